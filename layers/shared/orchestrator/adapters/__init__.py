@@ -1,0 +1,1 @@
+"""Adapters: one per outside system, each implementing a port."""

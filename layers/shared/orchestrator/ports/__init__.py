@@ -1,0 +1,1 @@
+"""Ports: the small interfaces the domain and use cases need from the outside world."""

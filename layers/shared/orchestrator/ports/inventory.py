@@ -1,0 +1,41 @@
+"""Port: the cloud inventory the simulated provider writes and drift detection reads.
+
+Adapters: `adapters/memory/inventory.py` (unit tests) and the PostgreSQL adapter (everywhere else).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from ..domain.resources import CloudResource
+
+
+class Inventory(Protocol):
+    def get(self, tenant_id: str, identifier: str) -> CloudResource | None: ...
+
+    def get_by_id(self, tenant_id: str, resource_id: str) -> CloudResource | None: ...
+
+    def upsert(self, resource: CloudResource) -> CloudResource:
+        """Create or replace the resource at (tenant, identifier); returns what is stored."""
+        ...
+
+    def delete(self, tenant_id: str, identifier: str) -> bool:
+        """Remove the resource; False when it was not there."""
+        ...
+
+    def list(self, tenant_id: str, deployment_id: str | None = None) -> list[CloudResource]: ...
+
+    def patch(self, tenant_id: str, resource_id: str, properties: dict[str, Any] | None = None,
+              tags: dict[str, str] | None = None) -> CloudResource | None:
+        """Out-of-band change (the console): merge properties, replace tags. None when unknown."""
+        ...
+
+
+class ResultStore(Protocol):
+    """First-result-wins record of provider operations, keyed by a step's idempotency key."""
+
+    def get(self, key: str) -> dict[str, Any] | None: ...
+
+    def put_if_absent(self, key: str, result: dict[str, Any]) -> dict[str, Any]:
+        """Store `result` unless the key already has one; return whichever is stored."""
+        ...
