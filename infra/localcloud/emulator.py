@@ -1,0 +1,109 @@
+"""An AWS endpoint on loopback that really executes Step Functions and runs our Lambda handlers in-process.
+
+Built on moto (pinned in pyproject.toml) in server mode, so handlers reach it exactly as they reach AWS: through
+boto3 with `AWS_ENDPOINT_URL`. The same class serves the tests and the local cloud.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import socket
+import zipfile
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from .lambdas import FunctionCode, InProcessLambdaRuntime
+
+ACCOUNT_ID = "123456789012"
+LAMBDA_ROLE = "local-lambda-role"
+STATES_ROLE = "local-states-role"
+_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+    "Action": "sts:AssumeRole"}]})
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def _placeholder_zip() -> bytes:
+    """The Lambda API wants a code package; the code really runs from the work tree."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "# runs in-process from the work tree\n")
+    return buffer.getvalue()
+
+
+class AwsEmulator:
+    def __init__(self, host: str = "127.0.0.1", port: int | None = None, region: str = "us-east-1"):
+        self.host, self.port, self.region = host, port or free_port(host), region
+        self.runtime = InProcessLambdaRuntime()
+        self._server = None
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> AwsEmulator:
+        from moto.core.config import default_user_config
+        from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+        # The ASL engine calls Lambda through http://localhost:$MOTO_PORT.
+        os.environ["MOTO_PORT"] = str(self.port)
+        default_user_config["stepfunctions"]["execute_state_machine"] = True
+        # Keep moto's Docker-backed Lambda backend: its `_invoke_lambda` is the one method the runtime replaces.
+        default_user_config["lambda"]["use_docker"] = True
+        # The ASL engine logs every caught error with a full dump of the state tree.
+        logging.getLogger("moto").setLevel(logging.CRITICAL)
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self.runtime.install()
+        self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
+        self._server.start()
+        iam = self.client("iam")
+        for role in (LAMBDA_ROLE, STATES_ROLE):
+            iam.create_role(RoleName=role, AssumeRolePolicyDocument=_TRUST)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        self.runtime.uninstall()
+
+    def __enter__(self) -> AwsEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def client(self, service: str):
+        return boto3.client(
+            service, region_name=self.region, endpoint_url=self.endpoint_url,
+            aws_access_key_id="local", aws_secret_access_key="local",
+            config=Config(connect_timeout=5, read_timeout=60, retries={"max_attempts": 2}),
+        )
+
+    def role_arn(self, role: str) -> str:
+        return f"arn:aws:iam::{ACCOUNT_ID}:role/{role}"
+
+    def create_function(self, code: FunctionCode, environment: dict[str, str] | None = None) -> str:
+        self.runtime.register(code)
+        response = self.client("lambda").create_function(
+            FunctionName=code.name, Runtime="python3.12", Role=self.role_arn(LAMBDA_ROLE), Handler=code.handler,
+            Code={"ZipFile": _placeholder_zip()}, Timeout=code.timeout_seconds, MemorySize=code.memory_mb,
+            Environment={"Variables": environment or {}},
+        )
+        return response["FunctionArn"]
+
+    def create_state_machine(self, name: str, definition: str) -> str:
+        response = self.client("stepfunctions").create_state_machine(
+            name=name, definition=definition, roleArn=self.role_arn(STATES_ROLE), type="STANDARD",
+        )
+        return response["stateMachineArn"]
