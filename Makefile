@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install test test-unit lint bench clean
+.PHONY: install test test-unit lint bench clean sam-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,3 +31,50 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .local .pytest_cache .hypothesis
+
+## SAM: the offline checks of template.yaml (cfn-lint, `sam validate --lint`, `sam build` + a look at what it
+## packaged). aws-sam-cli lives in its own venv (its pins clash with ours). `sam build` for the python3.12 runtime runs
+## a python3.12: the first working one of PYTHON312=..., python3.12 on PATH, pyenv's 3.12.x, /usr{,/local}/bin.
+SAM_VENV ?= .venv-sam
+SAM_CLI_VERSION ?= 1.170.0
+SAM_REGION ?= us-east-1
+SAM_STAMP := $(SAM_VENV)/.installed-stamp
+PYTHON312 ?=
+
+$(SAM_STAMP):
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install --quiet "aws-sam-cli==$(SAM_CLI_VERSION)"
+	touch $(SAM_STAMP)
+
+sam-check: export SAM_CLI_TELEMETRY := 0
+sam-check: $(SAM_STAMP)
+	@set -e; \
+	py312="$(PYTHON312)"; \
+	if [ -z "$$py312" ]; then \
+	  for c in "$$(command -v python3.12 || true)" $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3.12 \
+	           /usr/local/bin/python3.12 /usr/bin/python3.12; do \
+	    if [ -n "$$c" ] && [ -x "$$c" ] && "$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null; \
+	    then py312="$$c"; break; fi; \
+	  done; \
+	fi; \
+	if [ -z "$$py312" ] || ! "$$py312" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null; then \
+	  echo "sam-check: no working python3.12 found; sam build needs one for the python3.12 runtime." >&2; \
+	  echo "sam-check: install Python 3.12 (e.g. 'pyenv install 3.12') or run 'make sam-check PYTHON312=/path/to/python3.12'." >&2; \
+	  exit 1; \
+	fi; \
+	pybin=$$(mktemp -d); trap 'rm -rf "$$pybin"' EXIT; \
+	ln -s "$$py312" "$$pybin/python3.12"; \
+	export PATH="$$pybin:$$PATH"; \
+	echo "sam-check: python3.12 = $$py312 ($$(python3.12 --version 2>&1))"; \
+	echo "sam-check: cfn-lint"; $(SAM_VENV)/bin/cfn-lint template.yaml; \
+	echo "sam-check: sam validate --lint"; $(SAM_VENV)/bin/sam validate --lint --region $(SAM_REGION); \
+	echo "sam-check: sam build"; $(SAM_VENV)/bin/sam build --parallel; \
+	build=.aws-sam/build; \
+	ls $$build/SharedLayer/python/pydantic_core/_pydantic_core.cpython-312-aarch64-linux-gnu.so >/dev/null \
+	  || { echo "sam-check: SharedLayer lacks the arm64 (aarch64) python3.12 build of pydantic-core" >&2; exit 1; }; \
+	ls -d $$build/SharedLayer/python/orchestrator >/dev/null \
+	  || { echo "sam-check: SharedLayer lacks the orchestrator package" >&2; exit 1; }; \
+	diff -r infra/db/migrations $$build/MigrationsLayer/python/migrations \
+	  || { echo "sam-check: MigrationsLayer does not hold exactly infra/db/migrations" >&2; exit 1; }; \
+	echo "sam-check: OK ($$(ls infra/db/migrations | grep -c '\.sql$$' || true) migration files packaged in MigrationsLayer)"
