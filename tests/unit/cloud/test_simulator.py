@@ -4,6 +4,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+
 from orchestrator.adapters.memory.inventory import InMemoryInventory, InMemoryResultStore
 from orchestrator.cloud.simulator import (
     ApplyOutcome,

@@ -3,6 +3,7 @@ import random
 import re
 
 import pytest
+
 from orchestrator.cloud.terraform import (
     TERRAFORM_TYPES,
     local_name,

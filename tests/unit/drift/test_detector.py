@@ -3,6 +3,7 @@ import random
 import time
 
 import pytest
+
 from orchestrator.domain.resources import CloudResource
 from orchestrator.drift.detector import detect_drift, property_class, property_differences, property_severity
 from orchestrator.drift.report import DriftItem, DriftReport, DriftSeverity, DriftType

@@ -1,4 +1,5 @@
 import pytest
+
 from orchestrator.adapters.memory.inventory import InMemoryInventory, InMemoryResultStore
 from orchestrator.cloud.simulator import SimulatedProvider, expected_resource
 from orchestrator.domain.intent import DeploymentIntent, validate_intent

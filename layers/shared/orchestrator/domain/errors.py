@@ -125,3 +125,23 @@ class ApplyFailed(ProviderError):
 
 class VerificationFailed(ProviderError):
     code = "verification_failed"
+
+
+class Cancelled(DomainError):
+    """The deployment was cancelled while a workflow task ran. The state machine catches this name."""
+
+    code = "cancelled"
+
+
+class Throttled(DomainError):
+    """Too many attempts; try again after `retry_after_seconds`."""
+
+    code = "throttled"
+
+    def __init__(self, message: str, retry_after_seconds: int):
+        self.retry_after_seconds = retry_after_seconds
+        super().__init__(message)
+
+
+class AuthenticationFailed(DomainError):
+    code = "unauthorized"

@@ -87,7 +87,7 @@ def validate_intent(payload: Mapping[str, Any] | DeploymentIntent) -> Deployment
         try:
             intent, errors = DeploymentIntent.model_validate(payload), []
         except PydanticValidationError as exc:
-            intent, errors = None, [_from_pydantic(err) for err in exc.errors()]
+            intent, errors = None, [field_error_from_pydantic(err) for err in exc.errors()]
     if intent is not None:
         errors.extend(_semantic_errors(intent.target_providers, intent.target_regions,
                                        list(enumerate(intent.resources)), intent.parameters))
@@ -107,7 +107,7 @@ _PATTERN_RULES = {
 }
 
 
-def _from_pydantic(err: Mapping[str, Any]) -> FieldError:
+def field_error_from_pydantic(err: Mapping[str, Any]) -> FieldError:
     loc = tuple(err["loc"])
     msg = err["msg"]
     if err["type"] == "string_pattern_mismatch":

@@ -120,6 +120,16 @@ class DomainEvent(BaseModel):
     detail: dict[str, Any] = Field(default_factory=dict)
 
 
+class Approval(BaseModel):
+    """Who decided about a plan that needed a person. The task token lives only in the database."""
+
+    required: bool = False
+    requested_at: datetime | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    comment: str | None = None
+
+
 class Deployment(BaseModel):
     """The aggregate: an intent, where it stands in the lifecycle, and the events not yet persisted."""
 
@@ -131,6 +141,8 @@ class Deployment(BaseModel):
     version: int = 0
     error_message: str | None = None
     plan_id: str | None = None
+    execution_arn: str | None = None
+    approval: Approval = Field(default_factory=Approval)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     _events: list[DomainEvent] = PrivateAttr(default_factory=list)
@@ -171,6 +183,11 @@ class Deployment(BaseModel):
                             correlation_id=correlation_id, detail=detail or {})
         self._events.append(event)
         return event
+
+    @property
+    def pending_events(self) -> list[DomainEvent]:
+        """Events recorded but not yet stored (the repository stores them with the state change)."""
+        return list(self._events)
 
     def pull_events(self) -> list[DomainEvent]:
         events, self._events = self._events, []

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from .errors import InvalidTransition, RetryLimitExceeded
 from .lifecycle import utcnow
@@ -52,6 +53,16 @@ class StepRun(BaseModel):
     step_id: str
     deployment_id: str
     idempotency_key: str
+    tenant_id: str = ""
+    name: str = ""
+    action: str = "create"
+    wave: int = 0
+    resource_identifier: str = ""
+    # The ResourceSpec to apply (JSON data), and what the inventory held before the apply, so an undo restores it.
+    resource: dict[str, Any] = Field(default_factory=dict)
+    before: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
+    undone_at: datetime | None = None
     status: StepStatus = StepStatus.PENDING
     attempt: int = 0
     max_attempts: int = MAX_ATTEMPTS

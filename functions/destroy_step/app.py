@@ -1,0 +1,21 @@
+"""DestroyStep: undo one applied step during a rollback, once per step (Powertools Idempotency)."""
+
+from aws_lambda_powertools.utilities.parser import event_parser
+
+from orchestrator.idempotency import once_per_step
+from orchestrator.observability import logger, tracer
+from orchestrator.usecases import workflow_tasks
+from orchestrator.usecases.task_events import StepTaskInput
+from orchestrator.wiring import services
+
+
+@once_per_step("undo")
+def undo(task: StepTaskInput) -> dict:
+    return workflow_tasks.undo_step(services(), task.deployment_id, task.step_id, task.correlation_id)
+
+
+@logger.inject_lambda_context(correlation_id_path="correlation_id")
+@tracer.capture_lambda_handler
+@event_parser(model=StepTaskInput)
+def handler(task: StepTaskInput, context):
+    return undo(task=task)

@@ -1,0 +1,1 @@
+"""AWS SDK adapters (every client is built with connect/read timeouts)."""

@@ -1,0 +1,1 @@
+"""PostgreSQL adapters: connection pool, migrations, fencing-token guard."""

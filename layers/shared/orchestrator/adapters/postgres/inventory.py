@@ -1,0 +1,109 @@
+"""PostgreSQL adapters of the Inventory and ResultStore ports: the simulated cloud's state and its operation log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from orchestrator.domain.resources import CloudResource
+
+from .pool import Database
+from .repositories import is_uuid
+
+_COLUMNS = """id::text, tenant_id, provider, region, resource_type, name, provider_resource_id, properties, tags,
+    deployment_id::text, created_at, updated_at"""
+
+
+def _resource(row: dict[str, Any]) -> CloudResource:
+    return CloudResource.model_validate(row)
+
+
+class PgInventory:
+    def __init__(self, db: Database):
+        self._db = db
+
+    def _one(self, sql: str, args: tuple) -> CloudResource | None:
+        with self._db.connection() as conn:
+            row = conn.cursor(row_factory=dict_row).execute(sql, args).fetchone()
+        return _resource(row) if row else None
+
+    def get(self, tenant_id: str, identifier: str) -> CloudResource | None:
+        return self._one(f"SELECT {_COLUMNS} FROM cloud_resources WHERE tenant_id = %s AND resource_identifier = %s",
+                         (tenant_id, identifier))
+
+    def get_by_id(self, tenant_id: str, resource_id: str) -> CloudResource | None:
+        if not is_uuid(resource_id):
+            return None
+        return self._one(f"SELECT {_COLUMNS} FROM cloud_resources WHERE tenant_id = %s AND id = %s",
+                         (tenant_id, resource_id))
+
+    def upsert(self, resource: CloudResource) -> CloudResource:
+        stored = self._one(f"""
+            INSERT INTO cloud_resources (id, tenant_id, provider, region, resource_type, name, resource_identifier,
+                                         provider_resource_id, properties, tags, deployment_id, created_at)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+            ON CONFLICT (tenant_id, resource_identifier) DO UPDATE SET
+                provider_resource_id = EXCLUDED.provider_resource_id, properties = EXCLUDED.properties,
+                tags = EXCLUDED.tags, deployment_id = EXCLUDED.deployment_id
+            RETURNING {_COLUMNS}""", (
+            resource.id, resource.tenant_id, resource.provider.value, resource.region, resource.resource_type.value,
+            resource.name, resource.identifier, resource.provider_resource_id, Jsonb(resource.properties),
+            Jsonb(resource.tags), resource.deployment_id, resource.created_at))
+        assert stored is not None
+        return stored
+
+    def delete(self, tenant_id: str, identifier: str) -> bool:
+        with self._db.connection() as conn:
+            cur = conn.execute("DELETE FROM cloud_resources WHERE tenant_id = %s AND resource_identifier = %s",
+                               (tenant_id, identifier))
+            return cur.rowcount > 0
+
+    def list(self, tenant_id: str, deployment_id: str | None = None) -> list[CloudResource]:
+        sql, args = f"SELECT {_COLUMNS} FROM cloud_resources WHERE tenant_id = %s", [tenant_id]
+        if deployment_id is not None:
+            if not is_uuid(deployment_id):
+                return []
+            sql += " AND deployment_id = %s"
+            args.append(deployment_id)
+        with self._db.connection() as conn:
+            rows = conn.cursor(row_factory=dict_row).execute(sql + " ORDER BY resource_identifier", args).fetchall()
+        return [_resource(r) for r in rows]
+
+    def patch(self, tenant_id: str, resource_id: str, properties: dict[str, Any] | None = None,
+              tags: dict[str, str] | None = None) -> CloudResource | None:
+        if not is_uuid(resource_id):
+            return None
+        return self._one(f"""
+            UPDATE cloud_resources SET properties = properties || %s, tags = coalesce(%s, tags)
+            WHERE tenant_id = %s AND id = %s RETURNING {_COLUMNS}""",
+                         (Jsonb(properties or {}), Jsonb(tags) if tags is not None else None, tenant_id,
+                          resource_id))
+
+
+class PgResultStore:
+    """First result wins: concurrent repeats of one key all read the row the first insert wrote."""
+
+    def __init__(self, db: Database):
+        self._db = db
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        with self._db.connection() as conn:
+            row = conn.execute("SELECT result FROM provider_operations WHERE idempotency_key = %s",
+                               (key,)).fetchone()
+        return row[0] if row else None
+
+    def put_if_absent(self, key: str, result: dict[str, Any]) -> dict[str, Any]:
+        with self._db.connection() as conn:
+            row = conn.execute("""
+                WITH inserted AS (
+                    INSERT INTO provider_operations (idempotency_key, result) VALUES (%s, %s)
+                    ON CONFLICT (idempotency_key) DO NOTHING RETURNING result
+                )
+                SELECT result FROM inserted""", (key, Jsonb(result))).fetchone()
+            if row is None:
+                # Lost the race: the winner committed after this statement's snapshot, so read it afresh.
+                row = conn.execute("SELECT result FROM provider_operations WHERE idempotency_key = %s",
+                                   (key,)).fetchone()
+        return row[0]

@@ -1,0 +1,432 @@
+"""PostgreSQL adapters of the repository ports.
+
+Round trips are counted (bench/db.py): a state change and its audit rows travel as one statement (a data-modifying
+CTE), list pages carry their total in a window column, and nothing issues a query per row.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from orchestrator.domain.errors import ConcurrencyConflict
+from orchestrator.domain.intent import DeploymentIntent
+from orchestrator.domain.lifecycle import Approval, Deployment, DeploymentStatus, DomainEvent
+from orchestrator.domain.steps import StepRun, StepStatus
+from orchestrator.domain.users import Role, User
+from orchestrator.drift.report import DriftItem, DriftReport
+from orchestrator.planning.plan import Plan
+from orchestrator.ports.locks import Lease
+from orchestrator.ports.repositories import UNCHANGED, DeploymentSummary, Page, _Unchanged
+
+from .fencing import check_lease
+from .pool import Database
+
+
+def is_uuid(value: str) -> bool:
+    """Ids come from URLs: anything that is not a UUID cannot name a row (and must not reach a uuid cast)."""
+    try:
+        uuid.UUID(value)
+        return True
+    except (ValueError, TypeError, AttributeError):
+        return False
+
+
+def _event_rows(events: list[DomainEvent]) -> Jsonb:
+    return Jsonb([{
+        "deployment_id": e.deployment_id, "at": e.at.isoformat(), "type": e.type.value, "actor": e.actor,
+        "from_status": e.from_status.value if e.from_status else None,
+        "to_status": e.to_status.value if e.to_status else None, "detail": e.detail,
+        "correlation_id": e.correlation_id,
+    } for e in events])
+
+
+# Appends the pending events of the row a CTE named `target` returned (id, tenant_id).
+_APPEND_EVENTS = """
+events AS (
+    INSERT INTO deployment_events (deployment_id, tenant_id, at, type, actor, from_status, to_status, detail,
+                                   correlation_id)
+    SELECT target.id, target.tenant_id, e.at, e.type, e.actor, e.from_status, e.to_status,
+           coalesce(e.detail, '{}'::jsonb), e.correlation_id
+    FROM target, jsonb_to_recordset(%(events)s::jsonb)
+        AS e(at timestamptz, type text, actor text, from_status text, to_status text, detail jsonb,
+             correlation_id text)
+)"""
+
+_DEPLOYMENT_COLUMNS = """id::text, tenant_id, status, intent, plan_id, execution_arn, approval_required,
+    approval_requested_at, decided_by, decided_at, approval_comment, initiated_by, version, error_message,
+    created_at, updated_at"""
+
+
+def _deployment(row: dict[str, Any]) -> Deployment:
+    return Deployment(
+        id=row["id"], tenant_id=row["tenant_id"], initiated_by=row["initiated_by"],
+        intent=DeploymentIntent.model_validate(row["intent"]), status=DeploymentStatus(row["status"]),
+        version=row["version"], error_message=row["error_message"], plan_id=row["plan_id"],
+        execution_arn=row["execution_arn"],
+        approval=Approval(required=row["approval_required"], requested_at=row["approval_requested_at"],
+                          decided_by=row["decided_by"], decided_at=row["decided_at"],
+                          comment=row["approval_comment"]),
+        created_at=row["created_at"], updated_at=row["updated_at"],
+    )
+
+
+class PgDeploymentRepository:
+    def __init__(self, db: Database):
+        self._db = db
+
+    def add(self, deployment: Deployment, *, idempotency_key: str | None = None) -> Deployment:
+        intent = deployment.intent
+        params = {
+            "id": deployment.id, "tenant_id": deployment.tenant_id, "name": intent.name,
+            "description": intent.description, "environment": intent.environment.value,
+            "strategy": intent.strategy.value, "status": deployment.status.value,
+            "intent": Jsonb(intent.model_dump(mode="json")), "initiated_by": deployment.initiated_by,
+            "key": idempotency_key, "created_at": deployment.created_at,
+            "events": _event_rows(deployment.pending_events),
+        }
+        with self._db.connection() as conn:
+            row = conn.execute(f"""
+                WITH target AS (
+                    INSERT INTO deployments (id, tenant_id, name, description, environment, strategy, status, intent,
+                                             initiated_by, idempotency_key, created_at, updated_at)
+                    VALUES (%(id)s, %(tenant_id)s, %(name)s, %(description)s, %(environment)s, %(strategy)s,
+                            %(status)s, %(intent)s, %(initiated_by)s, %(key)s, %(created_at)s, %(created_at)s)
+                    ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+                    RETURNING id, tenant_id
+                ), {_APPEND_EVENTS}
+                SELECT id FROM target""", params).fetchone()
+            if row is None:  # the key was used before: answer with what the first request created
+                first = conn.cursor(row_factory=dict_row).execute(
+                    f"SELECT {_DEPLOYMENT_COLUMNS} FROM deployments WHERE tenant_id = %s AND idempotency_key = %s",
+                    (deployment.tenant_id, idempotency_key)).fetchone()
+                return _deployment(first)
+        deployment.pull_events()
+        deployment.version = 1
+        return deployment
+
+    def get(self, deployment_id: str, *, tenant_id: str | None = None) -> Deployment | None:
+        if not is_uuid(deployment_id):
+            return None
+        sql = f"SELECT {_DEPLOYMENT_COLUMNS} FROM deployments WHERE id = %s"
+        args: tuple = (deployment_id,)
+        if tenant_id is not None:
+            sql += " AND tenant_id = %s"
+            args += (tenant_id,)
+        with self._db.connection() as conn:
+            row = conn.cursor(row_factory=dict_row).execute(sql, args).fetchone()
+        return _deployment(row) if row else None
+
+    def status(self, deployment_id: str) -> DeploymentStatus | None:
+        if not is_uuid(deployment_id):
+            return None
+        with self._db.connection() as conn:
+            row = conn.execute("SELECT status FROM deployments WHERE id = %s", (deployment_id,)).fetchone()
+        return DeploymentStatus(row[0]) if row else None
+
+    def get_plan(self, deployment_id: str) -> Plan | None:
+        if not is_uuid(deployment_id):
+            return None
+        with self._db.connection() as conn:
+            row = conn.execute("SELECT plan FROM deployments WHERE id = %s", (deployment_id,)).fetchone()
+        return Plan.model_validate(row[0]) if row and row[0] else None
+
+    def list(self, tenant_id: str, *, status: DeploymentStatus | None = None, environment: str | None = None,
+             limit: int = 50, offset: int = 0) -> Page:
+        where, args = ["tenant_id = %s"], [tenant_id]
+        if status is not None:
+            where.append("status = %s")
+            args.append(status.value)
+        if environment is not None:
+            where.append("environment = %s")
+            args.append(environment)
+        condition = " AND ".join(where)
+        with self._db.connection() as conn:
+            cur = conn.cursor(row_factory=dict_row)
+            rows = cur.execute(f"""
+                SELECT id::text, tenant_id, name, description, status, environment, strategy,
+                       ARRAY(SELECT jsonb_array_elements_text(intent->'target_providers')) AS providers,
+                       jsonb_array_length(intent->'resources') AS resource_count, initiated_by, execution_arn,
+                       error_message, created_at, updated_at, count(*) OVER () AS total
+                FROM deployments WHERE {condition}
+                ORDER BY created_at DESC, id DESC LIMIT %s OFFSET %s""", (*args, limit, offset)).fetchall()
+            if rows:
+                total = rows[0]["total"]
+            else:  # past the last page: the window column has no row to ride on
+                total = cur.execute(f"SELECT count(*) AS n FROM deployments WHERE {condition}", args).fetchone()["n"]
+        items = [DeploymentSummary(
+            id=r["id"], tenant_id=r["tenant_id"], name=r["name"], description=r["description"],
+            status=DeploymentStatus(r["status"]), environment=r["environment"], strategy=r["strategy"],
+            providers=r["providers"], resource_count=r["resource_count"], initiated_by=r["initiated_by"],
+            execution_arn=r["execution_arn"], error_message=r["error_message"], created_at=r["created_at"],
+            updated_at=r["updated_at"]) for r in rows]
+        return Page(items=items, total=total)
+
+    def save(self, deployment: Deployment, *, plan: Plan | None = None, steps: list[StepRun] | None = None,
+             task_token: str | None | _Unchanged = UNCHANGED) -> Deployment:
+        approval = deployment.approval
+        params: dict[str, Any] = {
+            "id": deployment.id, "version": deployment.version, "status": deployment.status.value,
+            "error_message": deployment.error_message, "execution_arn": deployment.execution_arn,
+            "plan_id": deployment.plan_id, "approval_required": approval.required,
+            "requested_at": approval.requested_at, "decided_by": approval.decided_by,
+            "decided_at": approval.decided_at, "comment": approval.comment,
+            "events": _event_rows(deployment.pending_events),
+        }
+        extra = ""
+        if plan is not None:
+            extra += ", plan = %(plan)s"
+            params["plan"] = Jsonb(plan.model_dump(mode="json"))
+        if not isinstance(task_token, _Unchanged):
+            extra += ", approval_task_token = %(token)s"
+            params["token"] = task_token
+        sql = f"""
+            WITH target AS (
+                UPDATE deployments SET status = %(status)s, version = version + 1, error_message = %(error_message)s,
+                    execution_arn = %(execution_arn)s, plan_id = %(plan_id)s,
+                    approval_required = %(approval_required)s, approval_requested_at = %(requested_at)s,
+                    decided_by = %(decided_by)s, decided_at = %(decided_at)s, approval_comment = %(comment)s{extra}
+                WHERE id = %(id)s AND version = %(version)s
+                RETURNING id, tenant_id, version, updated_at
+            ), {_APPEND_EVENTS}
+            SELECT version, updated_at FROM target"""
+        with self._db.transaction(pipeline=steps is not None) as conn:
+            row = conn.execute(sql, params).fetchone()
+            if row is None:
+                raise ConcurrencyConflict(
+                    f"deployment {deployment.id} was changed by someone else (expected version {deployment.version})")
+            if steps is not None:
+                conn.execute("DELETE FROM deployment_steps WHERE deployment_id = %s", (deployment.id,))
+                _insert_steps(conn, steps)
+        deployment.version, deployment.updated_at = row
+        deployment.pull_events()
+        return deployment
+
+    def approval_token(self, deployment_id: str) -> str | None:
+        with self._db.connection() as conn:
+            row = conn.execute("SELECT approval_task_token FROM deployments WHERE id = %s",
+                               (deployment_id,)).fetchone()
+        return row[0] if row else None
+
+    def events(self, deployment_id: str) -> list[DomainEvent]:
+        if not is_uuid(deployment_id):
+            return []
+        with self._db.connection() as conn:
+            rows = conn.cursor(row_factory=dict_row).execute("""
+                SELECT type, deployment_id::text, at, actor, correlation_id, from_status, to_status, detail
+                FROM deployment_events WHERE deployment_id = %s ORDER BY id""", (deployment_id,)).fetchall()
+        return [DomainEvent(**{**r, "correlation_id": r["correlation_id"] or ""}) for r in rows]
+
+    def append_events(self, events: list[DomainEvent], tenant_id: str) -> None:
+        if not events:
+            return
+        with self._db.connection() as conn:
+            conn.execute("""
+                INSERT INTO deployment_events (deployment_id, tenant_id, at, type, actor, from_status, to_status,
+                                               detail, correlation_id)
+                SELECT e.deployment_id, %s, e.at, e.type, e.actor, e.from_status, e.to_status,
+                       coalesce(e.detail, '{}'::jsonb), e.correlation_id
+                FROM jsonb_to_recordset(%s::jsonb) AS e(deployment_id uuid, at timestamptz, type text, actor text,
+                     from_status text, to_status text, detail jsonb, correlation_id text)""",
+                                  (tenant_id, _event_rows(events)))
+
+    def ids_in_status(self, status: DeploymentStatus, *, limit: int = 500,
+                      after: str | None = None) -> list[tuple[str, str]]:
+        with self._db.connection() as conn:
+            rows = conn.execute("""
+                SELECT id::text, tenant_id FROM deployments
+                WHERE status = %s AND (%s::uuid IS NULL OR id > %s::uuid) ORDER BY id LIMIT %s""",
+                                (status.value, after, after, limit)).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+
+_STEP_COLUMNS = """deployment_id::text, step_id, tenant_id, wave, name, action, resource_identifier, status, attempt,
+    idempotency_key, resource, before, result, provider_resource_id, error_message, started_at, finished_at,
+    undone_at"""
+
+
+def _step(row: dict[str, Any]) -> StepRun:
+    return StepRun(**{**row, "status": StepStatus(row["status"])})
+
+
+def _insert_steps(conn: psycopg.Connection, steps: list[StepRun]) -> None:
+    if not steps:
+        return
+    rows = [{
+        "step_id": s.step_id, "tenant_id": s.tenant_id, "wave": s.wave, "name": s.name, "action": s.action,
+        "resource_identifier": s.resource_identifier, "provider": s.resource.get("provider", ""),
+        "resource_type": s.resource.get("resource_type", ""), "status": s.status.value, "attempt": s.attempt,
+        "idempotency_key": s.idempotency_key, "resource": s.resource, "before": s.before,
+    } for s in steps]
+    conn.execute("""
+        INSERT INTO deployment_steps (deployment_id, step_id, tenant_id, wave, name, action, resource_identifier,
+                                      provider, resource_type, status, attempt, idempotency_key, resource, before)
+        SELECT %s, r.step_id, r.tenant_id, r.wave, r.name, r.action, r.resource_identifier, r.provider,
+               r.resource_type, r.status, r.attempt, r.idempotency_key, r.resource, r.before
+        FROM jsonb_to_recordset(%s::jsonb) AS r(step_id text, tenant_id text, wave int, name text, action text,
+             resource_identifier text, provider text, resource_type text, status text, attempt int,
+             idempotency_key text, resource jsonb, before jsonb)""", (steps[0].deployment_id, Jsonb(rows)))
+
+
+class PgStepRepository:
+    def __init__(self, db: Database):
+        self._db = db
+
+    def get(self, deployment_id: str, step_id: str) -> StepRun | None:
+        if not is_uuid(deployment_id):
+            return None
+        with self._db.connection() as conn:
+            row = conn.cursor(row_factory=dict_row).execute(
+                f"SELECT {_STEP_COLUMNS} FROM deployment_steps WHERE deployment_id = %s AND step_id = %s",
+                (deployment_id, step_id)).fetchone()
+        return _step(row) if row else None
+
+    def list(self, deployment_id: str) -> list[StepRun]:
+        if not is_uuid(deployment_id):
+            return []
+        with self._db.connection() as conn:
+            rows = conn.cursor(row_factory=dict_row).execute(
+                f"SELECT {_STEP_COLUMNS} FROM deployment_steps WHERE deployment_id = %s "
+                "ORDER BY wave, length(step_id), step_id", (deployment_id,)).fetchall()
+        return [_step(r) for r in rows]
+
+    def save(self, step: StepRun, *, lease: Lease | None = None) -> None:
+        params = {
+            "deployment_id": step.deployment_id, "step_id": step.step_id, "status": step.status.value,
+            "attempt": step.attempt, "result": Jsonb(step.result) if step.result is not None else None,
+            "provider_resource_id": step.provider_resource_id, "error_message": step.error_message,
+            "started_at": step.started_at, "finished_at": step.finished_at, "duration": step.duration_seconds,
+            "undone_at": step.undone_at,
+        }
+        with self._db.transaction(pipeline=True) as conn:
+            if lease is not None:
+                check_lease(conn, lease)
+            conn.execute("""
+                UPDATE deployment_steps SET status = %(status)s, attempt = %(attempt)s, result = %(result)s,
+                    provider_resource_id = %(provider_resource_id)s, error_message = %(error_message)s,
+                    started_at = %(started_at)s, finished_at = %(finished_at)s, duration_seconds = %(duration)s,
+                    undone_at = %(undone_at)s
+                WHERE deployment_id = %(deployment_id)s AND step_id = %(step_id)s""", params)
+
+
+class PgDriftRepository:
+    def __init__(self, db: Database):
+        self._db = db
+
+    def add(self, report: DriftReport) -> DriftReport:
+        items = [{
+            "resource_identifier": i.resource_identifier, "severity": i.severity.value,
+            "drift_type": i.drift_type.value, "property_path": i.property_path or "",
+            "expected": i.expected_value, "actual": i.actual_value,
+        } for i in report.items]
+        with self._db.connection() as conn:
+            conn.execute("""
+                WITH report AS (
+                    INSERT INTO drift_reports (id, tenant_id, deployment_id, status, scan_type, drift_count, summary,
+                                               started_at, finished_at, created_at)
+                    VALUES (%(id)s, %(tenant_id)s, %(deployment_id)s, 'completed', %(scan_type)s, %(count)s,
+                            %(summary)s, %(at)s, %(at)s, %(at)s)
+                    RETURNING id, tenant_id
+                )
+                INSERT INTO drift_items (report_id, tenant_id, resource_identifier, severity, drift_type,
+                                         property_path, expected, actual)
+                SELECT report.id, report.tenant_id, i.resource_identifier, i.severity, i.drift_type,
+                       i.property_path, i.expected, i.actual
+                FROM report, jsonb_to_recordset(%(items)s::jsonb) AS i(resource_identifier text, severity text,
+                     drift_type text, property_path text, expected jsonb, actual jsonb)""", {
+                "id": report.id, "tenant_id": report.tenant_id, "deployment_id": report.deployment_id,
+                "scan_type": report.scan_type, "count": len(report.items), "at": report.created_at,
+                "summary": Jsonb({"text": report.summary}), "items": Jsonb(items),
+            })
+        return report
+
+    _SELECT = """
+        SELECT r.id::text, r.tenant_id, r.deployment_id::text, r.scan_type, r.created_at,
+               r.remediation_deployment_id::text,
+               coalesce((SELECT jsonb_agg(jsonb_build_object(
+                   'drift_type', i.drift_type, 'resource_identifier', i.resource_identifier,
+                   'property_path', nullif(i.property_path, ''), 'expected_value', i.expected,
+                   'actual_value', i.actual, 'severity', i.severity) ORDER BY i.id)
+                FROM drift_items i WHERE i.report_id = r.id), '[]'::jsonb) AS items
+        FROM drift_reports r"""
+
+    def get(self, report_id: str, *, tenant_id: str | None = None) -> DriftReport | None:
+        if not is_uuid(report_id):
+            return None
+        sql, args = self._SELECT + " WHERE r.id = %s", [report_id]
+        if tenant_id is not None:
+            sql += " AND r.tenant_id = %s"
+            args.append(tenant_id)
+        with self._db.connection() as conn:
+            row = conn.cursor(row_factory=dict_row).execute(sql, args).fetchone()
+        return _report(row) if row else None
+
+    def list(self, tenant_id: str, *, deployment_id: str | None = None, limit: int = 50) -> list[DriftReport]:
+        if deployment_id is not None and not is_uuid(deployment_id):
+            return []
+        sql, args = self._SELECT + " WHERE r.tenant_id = %s", [tenant_id]
+        if deployment_id is not None:
+            sql += " AND r.deployment_id = %s"
+            args.append(deployment_id)
+        sql += " ORDER BY r.created_at DESC LIMIT %s"
+        args.append(limit)
+        with self._db.connection() as conn:
+            rows = conn.cursor(row_factory=dict_row).execute(sql, args).fetchall()
+        return [_report(r) for r in rows]
+
+    def set_remediation(self, report_id: str, deployment_id: str) -> None:
+        with self._db.connection() as conn:
+            conn.execute("UPDATE drift_reports SET remediation_deployment_id = %s WHERE id = %s",
+                         (deployment_id, report_id))
+
+
+def _report(row: dict[str, Any]) -> DriftReport:
+    return DriftReport(id=row["id"], tenant_id=row["tenant_id"], deployment_id=row["deployment_id"],
+                       scan_type=row["scan_type"], created_at=row["created_at"],
+                       items=[DriftItem.model_validate(i) for i in row["items"]])
+
+
+class PgUserRepository:
+    def __init__(self, db: Database):
+        self._db = db
+
+    _COLUMNS = "id::text, username, email, role, tenant_id, is_active, created_at"
+
+    def add(self, user: User, password_hash: str) -> User:
+        try:
+            with self._db.connection() as conn:
+                conn.execute("""
+                    INSERT INTO users (id, tenant_id, username, email, password_hash, role, is_active, created_at)
+                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
+                             (user.id, user.tenant_id, user.username, user.email, password_hash, user.role.value,
+                              user.is_active, user.created_at))
+        except psycopg.errors.UniqueViolation:
+            raise ConcurrencyConflict(f"username '{user.username}' is taken") from None
+        return user
+
+    def _one(self, where: str, arg: str) -> tuple[User, str] | None:
+        with self._db.connection() as conn:
+            row = conn.cursor(row_factory=dict_row).execute(
+                f"SELECT {self._COLUMNS}, password_hash FROM users WHERE {where}", (arg,)).fetchone()
+        if row is None:
+            return None
+        password_hash = row.pop("password_hash")
+        return User(**{**row, "role": Role(row["role"])}), password_hash
+
+    def get(self, user_id: str) -> User | None:
+        if not is_uuid(user_id):
+            return None
+        found = self._one("id = %s", user_id)
+        return found[0] if found else None
+
+    def get_with_password(self, username: str) -> tuple[User, str] | None:
+        return self._one("lower(username) = lower(%s)", username)
+
+    def count(self) -> int:
+        with self._db.connection() as conn:
+            return conn.execute("SELECT count(*) FROM users").fetchone()[0]
+

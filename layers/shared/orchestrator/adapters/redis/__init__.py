@@ -1,0 +1,1 @@
+"""Redis (ElastiCache / Valkey) adapters: client factory and locks with fencing tokens."""

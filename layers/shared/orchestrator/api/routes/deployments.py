@@ -1,0 +1,103 @@
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from ...domain.catalogue import Environment
+from ...domain.errors import FieldError, ValidationFailed
+from ...domain.lifecycle import DeploymentStatus
+from ...usecases import deployments as uc
+from ...usecases.requests import ApproveBody, RejectBody, parse
+from ...wiring import services
+from ..context import correlation_id, current_user, header, json_body, query_int
+from ..views import deployment_summary, deployment_view, event_view
+
+router = APIGatewayRouter()
+TAGS = ["deployments"]
+
+
+def _enum(name: str, enum):
+    raw = router.current_event.get_query_string_value(name)
+    if not raw:
+        return None
+    try:
+        return enum(raw)
+    except ValueError:
+        allowed = ", ".join(member.value for member in enum)
+        raise ValidationFailed([FieldError(("query", name), f"must be one of: {allowed}", "enum")]) from None
+
+
+def _full(deployment):
+    svc = services()
+    return deployment_view(deployment, svc.deployments.get_plan(deployment.id), svc.steps.list(deployment.id))
+
+
+@router.post("/deployments", summary="Create a deployment from an intent and start its workflow", tags=TAGS)
+def create():
+    deployment = uc.create_deployment(services(), current_user(router), json_body(router),
+                                      correlation_id=correlation_id(router),
+                                      idempotency_key=header(router, "Idempotency-Key"))
+    return Response(status_code=201, content_type="application/json", body=_full(deployment))
+
+
+@router.get("/deployments", summary="List deployments of the caller's tenant", tags=TAGS)
+def list_deployments():
+    limit = query_int(router, "limit", 50, minimum=1, maximum=200)
+    offset = query_int(router, "offset", 0, minimum=0, maximum=1_000_000)
+    page = uc.list_deployments(services(), current_user(router), status=_enum("status", DeploymentStatus),
+                               environment=_enum("environment", Environment), limit=limit, offset=offset)
+    return {"items": [deployment_summary(d) for d in page.items], "total": page.total, "limit": limit,
+            "offset": offset}
+
+
+@router.get("/deployments/<deployment_id>", summary="A deployment with its plan, step results and approval",
+            tags=TAGS)
+def get(deployment_id: str):
+    return _full(uc.get_deployment(services(), current_user(router), deployment_id))
+
+
+@router.get("/deployments/<deployment_id>/events", summary="The deployment's audit trail", tags=TAGS)
+def events(deployment_id: str):
+    return {"items": [event_view(e) for e in uc.deployment_events(services(), current_user(router), deployment_id)]}
+
+
+@router.get("/deployments/<deployment_id>/terraform", summary="Generated Terraform JSON per provider", tags=TAGS)
+def terraform(deployment_id: str):
+    return uc.terraform(services(), current_user(router), deployment_id)
+
+
+@router.post("/deployments/<deployment_id>/approve", summary="Approve a deployment awaiting approval", tags=TAGS)
+def approve(deployment_id: str):
+    body = parse(ApproveBody, json_body(router, required=False))
+    return _full(uc.approve(services(), current_user(router), deployment_id, comment=body.comment,
+                            correlation_id=correlation_id(router)))
+
+
+@router.post("/deployments/<deployment_id>/reject", summary="Reject a deployment awaiting approval", tags=TAGS)
+def reject(deployment_id: str):
+    body = parse(RejectBody, json_body(router))
+    return _full(uc.reject(services(), current_user(router), deployment_id, reason=body.reason,
+                           correlation_id=correlation_id(router)))
+
+
+@router.post("/deployments/<deployment_id>/cancel",
+             summary="Cancel: before execution it stops; while executing it rolls back", tags=TAGS)
+def cancel(deployment_id: str):
+    return _full(uc.cancel(services(), current_user(router), deployment_id, correlation_id=correlation_id(router)))
+
+
+@router.post("/deployments/<deployment_id>/execute",
+             summary="Approve if awaiting approval, else report the running state", tags=TAGS)
+def execute(deployment_id: str):
+    return _full(uc.execute(services(), current_user(router), deployment_id, correlation_id=correlation_id(router)))
+
+
+@router.post("/deployments/<deployment_id>/plan",
+             summary="Re-plan a failed, rolled back, cancelled or rejected deployment", tags=TAGS)
+def replan(deployment_id: str):
+    return _full(uc.replan(services(), current_user(router), deployment_id, correlation_id=correlation_id(router)))
+
+
+@router.post("/deployments/<deployment_id>/rollback", summary="Roll back a completed or failed deployment",
+             tags=TAGS)
+def rollback(deployment_id: str):
+    return _full(uc.rollback(services(), current_user(router), deployment_id,
+                             correlation_id=correlation_id(router)))

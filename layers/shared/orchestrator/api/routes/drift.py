@@ -1,0 +1,31 @@
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from ...usecases import drift as uc
+from ...usecases.requests import ScanBody, parse
+from ...wiring import services
+from ..context import correlation_id, current_user, json_body
+from ..views import deployment_summary, drift_view
+
+router = APIGatewayRouter()
+TAGS = ["drift"]
+
+
+@router.post("/drift/scan", summary="Scan a completed deployment for drift now", tags=TAGS)
+def scan():
+    body = parse(ScanBody, json_body(router))
+    return drift_view(uc.scan_on_request(services(), current_user(router), body.deployment_id))
+
+
+@router.get("/drift/reports", summary="Drift reports of the caller's tenant", tags=TAGS)
+def reports():
+    deployment_id = router.current_event.get_query_string_value("deployment_id")
+    return {"items": [drift_view(r) for r in uc.list_reports(services(), current_user(router),
+                                                             deployment_id=deployment_id)]}
+
+
+@router.post("/drift/reports/<report_id>/remediate",
+             summary="Create a deployment that restores the expected state (goes through approval)", tags=TAGS)
+def remediate(report_id: str):
+    deployment = uc.remediate(services(), current_user(router), report_id, correlation_id=correlation_id(router))
+    return Response(status_code=201, content_type="application/json", body=deployment_summary(deployment))

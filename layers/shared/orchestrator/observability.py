@@ -1,0 +1,14 @@
+"""Logger, Tracer and Metrics, created once per process and shared by every handler (Powertools)."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+
+SERVICE = "orchestrator"
+
+logger = Logger(service=SERVICE)
+tracer = Tracer(service=SERVICE)
+metrics = Metrics(namespace="MultiCloudOrchestrator", service=SERVICE)
+
+__all__ = ["MetricUnit", "logger", "metrics", "tracer"]

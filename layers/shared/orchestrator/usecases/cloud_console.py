@@ -1,0 +1,33 @@
+"""The simulated cloud's console: look at the inventory and change it out of band, which is how drift happens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..domain.errors import NotFound
+from ..domain.resources import CloudResource
+from ..domain.users import Permission, User
+from .access import require
+from .requests import ResourcePatch, parse
+from .services import Services
+
+
+def list_resources(svc: Services, user: User, *, deployment_id: str | None) -> list[CloudResource]:
+    require(user, Permission.CLOUD_READ)
+    return svc.inventory.list(user.tenant_id, deployment_id=deployment_id)
+
+
+def patch_resource(svc: Services, user: User, resource_id: str, payload: Any) -> CloudResource:
+    require(user, Permission.CLOUD_WRITE)
+    patch = parse(ResourcePatch, payload)
+    changed = svc.inventory.patch(user.tenant_id, resource_id, properties=patch.properties, tags=patch.tags)
+    if changed is None:
+        raise NotFound(f"resource {resource_id} not found")
+    return changed
+
+
+def delete_resource(svc: Services, user: User, resource_id: str) -> None:
+    require(user, Permission.CLOUD_WRITE)
+    resource = svc.inventory.get_by_id(user.tenant_id, resource_id)
+    if resource is None or not svc.inventory.delete(user.tenant_id, resource.identifier):
+        raise NotFound(f"resource {resource_id} not found")

@@ -1,0 +1,171 @@
+"""Deployment use cases behind the HTTP API: create, read, approve, reject, cancel, execute, re-plan, roll back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..cloud.terraform import terraform_by_provider
+from ..domain.catalogue import Environment
+from ..domain.errors import DependencyUnavailable, InvalidTransition, PermissionDenied
+from ..domain.intent import DeploymentIntent, validate_intent
+from ..domain.lifecycle import TRANSITIONS, Deployment, DeploymentStatus, utcnow
+from ..domain.users import Permission, User
+from ..ports.repositories import Page
+from .access import load_deployment, require
+from .services import Services
+
+S = DeploymentStatus
+BEFORE_EXECUTION = frozenset({S.PENDING, S.PLANNING, S.PLANNED, S.AWAITING_APPROVAL, S.APPROVED})
+REPLANNABLE = frozenset({S.FAILED, S.ROLLED_BACK, S.CANCELLED, S.REJECTED})
+ROLLBACKABLE = frozenset({S.COMPLETED, S.FAILED})
+
+
+def create_deployment(svc: Services, user: User, payload: Any, *, correlation_id: str,
+                      idempotency_key: str | None = None) -> Deployment:
+    """Validate the intent, store it, and start its workflow. A repeated Idempotency-Key returns the first result."""
+    require(user, Permission.DEPLOYMENT_CREATE)
+    intent = validate_intent(payload)
+    return submit_intent(svc, user, intent, correlation_id=correlation_id, idempotency_key=idempotency_key)
+
+
+def submit_intent(svc: Services, user: User, intent: DeploymentIntent, *, correlation_id: str,
+                  idempotency_key: str | None = None) -> Deployment:
+    deployment = Deployment.create(intent, tenant_id=user.tenant_id, initiated_by=user.username,
+                                   correlation_id=correlation_id)
+    stored = svc.deployments.add(deployment, idempotency_key=idempotency_key)
+    if stored.id != deployment.id:  # an earlier request with the same key created it
+        return stored
+    return _start(svc, stored, user.username, correlation_id, mode="deploy")
+
+
+def _start(svc: Services, deployment: Deployment, actor: str, correlation_id: str, *, mode: str) -> Deployment:
+    try:
+        arn = svc.workflow.start(deployment_id=deployment.id, tenant_id=deployment.tenant_id,
+                                 correlation_id=correlation_id, mode=mode)
+    except DependencyUnavailable:
+        # Leave no deployment that claims to run: record why it never started, then report the outage.
+        if S.CANCELLED in TRANSITIONS[deployment.status]:
+            deployment.transition(S.CANCELLED, actor=actor, correlation_id=correlation_id,
+                                  error_message="the workflow engine could not be reached")
+            svc.deployments.save(deployment)
+        raise
+    deployment.execution_arn = arn
+    return svc.deployments.save(deployment)
+
+
+def get_deployment(svc: Services, user: User, deployment_id: str) -> Deployment:
+    return load_deployment(svc.deployments, user, deployment_id, Permission.DEPLOYMENT_READ)
+
+
+def list_deployments(svc: Services, user: User, *, status: DeploymentStatus | None, environment: Environment | None,
+                     limit: int, offset: int) -> Page:
+    require(user, Permission.DEPLOYMENT_READ)
+    return svc.deployments.list(user.tenant_id, status=status, environment=environment.value if environment else None,
+                                limit=limit, offset=offset)
+
+
+def deployment_events(svc: Services, user: User, deployment_id: str):
+    load_deployment(svc.deployments, user, deployment_id, Permission.DEPLOYMENT_READ)
+    return svc.deployments.events(deployment_id)
+
+
+def approve(svc: Services, user: User, deployment_id: str, *, comment: str | None, correlation_id: str) -> Deployment:
+    deployment = load_deployment(svc.deployments, user, deployment_id, Permission.DEPLOYMENT_APPROVE)
+    _decide(deployment, user, S.APPROVED)
+    token = svc.deployments.approval_token(deployment.id)
+    _record_decision(deployment, user, comment)
+    deployment.transition(S.APPROVED, actor=user.username, correlation_id=correlation_id,
+                          detail={"comment": comment} if comment else None)
+    saved = svc.deployments.save(deployment, task_token=None)
+    if token:
+        svc.workflow.approve(token, {"approved_by": user.username})
+    return saved
+
+
+def reject(svc: Services, user: User, deployment_id: str, *, reason: str, correlation_id: str) -> Deployment:
+    deployment = load_deployment(svc.deployments, user, deployment_id, Permission.DEPLOYMENT_APPROVE)
+    _decide(deployment, user, S.REJECTED)
+    token = svc.deployments.approval_token(deployment.id)
+    _record_decision(deployment, user, reason)
+    deployment.transition(S.REJECTED, actor=user.username, correlation_id=correlation_id,
+                          detail={"reason": reason}, error_message=f"rejected by {user.username}: {reason}")
+    saved = svc.deployments.save(deployment, task_token=None)
+    if token:
+        svc.workflow.fail_task(token, "Rejected", reason)
+    return saved
+
+
+def _decide(deployment: Deployment, user: User, to: DeploymentStatus) -> None:
+    if deployment.status != S.AWAITING_APPROVAL:
+        raise InvalidTransition("deployment", deployment.status.value, to.value,
+                                ["only a deployment awaiting approval can be approved or rejected"])
+    # Four eyes in production: whoever asked for the change may not approve it.
+    if (to == S.APPROVED and deployment.intent.environment == Environment.PRODUCTION
+            and deployment.initiated_by == user.username):
+        raise PermissionDenied("in production the initiator may not approve their own deployment")
+
+
+def _record_decision(deployment: Deployment, user: User, comment: str | None) -> None:
+    deployment.approval = deployment.approval.model_copy(update={
+        "decided_by": user.username, "decided_at": utcnow(), "comment": comment})
+
+
+def cancel(svc: Services, user: User, deployment_id: str, *, correlation_id: str) -> Deployment:
+    """Before execution: cancelled. While executing: rolling back (the running steps notice and stop)."""
+    deployment = load_deployment(svc.deployments, user, deployment_id, Permission.DEPLOYMENT_CANCEL)
+    if deployment.status == S.EXECUTING:
+        deployment.transition(S.ROLLING_BACK, actor=user.username, correlation_id=correlation_id,
+                              detail={"reason": "cancelled"}, error_message=f"cancelled by {user.username}")
+        return svc.deployments.save(deployment)
+    if deployment.status not in BEFORE_EXECUTION:
+        raise InvalidTransition("deployment", deployment.status.value, S.CANCELLED.value,
+                                [s.value for s in sorted(BEFORE_EXECUTION | {S.EXECUTING})])
+    waiting = deployment.status == S.AWAITING_APPROVAL
+    token = svc.deployments.approval_token(deployment.id) if waiting else None
+    deployment.transition(S.CANCELLED, actor=user.username, correlation_id=correlation_id,
+                          error_message=f"cancelled by {user.username}")
+    saved = svc.deployments.save(deployment, task_token=None)
+    if token:
+        svc.workflow.fail_task(token, "Cancelled", f"cancelled by {user.username}")
+    elif deployment.execution_arn:
+        svc.workflow.stop(deployment.execution_arn, f"cancelled by {user.username}")
+    return saved
+
+
+def execute(svc: Services, user: User, deployment_id: str, *, correlation_id: str) -> Deployment:
+    """Kept from the original API: approve when waiting; report the run when it is already running."""
+    deployment = load_deployment(svc.deployments, user, deployment_id, Permission.DEPLOYMENT_APPROVE)
+    if deployment.status == S.AWAITING_APPROVAL:
+        return approve(svc, user, deployment_id, comment=None, correlation_id=correlation_id)
+    if deployment.status in {S.PENDING, S.PLANNING, S.PLANNED, S.APPROVED, S.EXECUTING, S.VERIFYING}:
+        return deployment
+    raise InvalidTransition("deployment", deployment.status.value, S.EXECUTING.value,
+                            [S.AWAITING_APPROVAL.value])
+
+
+def replan(svc: Services, user: User, deployment_id: str, *, correlation_id: str) -> Deployment:
+    deployment = load_deployment(svc.deployments, user, deployment_id, Permission.DEPLOYMENT_CREATE)
+    if deployment.status not in REPLANNABLE:
+        raise InvalidTransition("deployment", deployment.status.value, S.PENDING.value,
+                                [s.value for s in sorted(REPLANNABLE)])
+    deployment.transition(S.PENDING, actor=user.username, correlation_id=correlation_id)
+    deployment.approval = deployment.approval.model_copy(
+        update={"requested_at": None, "decided_by": None, "decided_at": None, "comment": None})
+    saved = svc.deployments.save(deployment)
+    return _start(svc, saved, user.username, correlation_id, mode="deploy")
+
+
+def rollback(svc: Services, user: User, deployment_id: str, *, correlation_id: str) -> Deployment:
+    deployment = load_deployment(svc.deployments, user, deployment_id, Permission.DEPLOYMENT_ROLLBACK)
+    if deployment.status not in ROLLBACKABLE:
+        raise InvalidTransition("deployment", deployment.status.value, S.ROLLING_BACK.value,
+                                [s.value for s in sorted(ROLLBACKABLE)])
+    deployment.transition(S.ROLLING_BACK, actor=user.username, correlation_id=correlation_id,
+                          detail={"reason": "requested"})
+    saved = svc.deployments.save(deployment)
+    return _start(svc, saved, user.username, correlation_id, mode="rollback")
+
+
+def terraform(svc: Services, user: User, deployment_id: str) -> dict[str, Any]:
+    deployment = load_deployment(svc.deployments, user, deployment_id, Permission.DEPLOYMENT_READ)
+    return terraform_by_provider(deployment.intent.resources)

@@ -1,0 +1,90 @@
+"""Drift: compare what a deployment applied with what the cloud holds now, report it, and remediate through a new
+deployment that goes through plan and approval like any other."""
+
+from __future__ import annotations
+
+from ..domain.errors import InvalidTransition, NotFound
+from ..domain.lifecycle import Deployment, DeploymentStatus
+from ..domain.resources import CloudResource
+from ..domain.users import Permission, User
+from ..drift.detector import detect_drift
+from ..drift.remediation import remediation_intent
+from ..drift.report import DriftReport
+from ..planning.plan import StepAction
+from .access import load_deployment, require
+from .deployments import submit_intent
+from .services import Services
+
+SCANNABLE = frozenset({DeploymentStatus.COMPLETED})
+
+
+def expected_state(svc: Services, deployment: Deployment) -> list[CloudResource]:
+    """What the deployment's last successful run left in the cloud, as the inventory should hold it."""
+    expected = []
+    for step in svc.steps.list(deployment.id):
+        if step.action == StepAction.DESTROY.value or step.undone_at is not None:
+            continue
+        spec = step.resource
+        properties = {k: v for k, v in spec.get("properties", {}).items() if k != "simulate"}
+        expected.append(CloudResource(
+            tenant_id=deployment.tenant_id, provider=spec["provider"], region=spec["region"],
+            resource_type=spec["resource_type"], name=spec["name"],
+            provider_resource_id=step.provider_resource_id or "", properties=properties,
+            tags=spec.get("tags", {}), deployment_id=deployment.id,
+        ))
+    return expected
+
+
+def scan(svc: Services, deployment: Deployment, *, scan_type: str) -> DriftReport:
+    if deployment.status not in SCANNABLE:
+        raise InvalidTransition("deployment", deployment.status.value, "drift scan",
+                                [s.value for s in SCANNABLE])
+    actual = svc.inventory.list(deployment.tenant_id)
+    report = detect_drift(expected_state(svc, deployment), actual, deployment_id=deployment.id,
+                          tenant_id=deployment.tenant_id, scan_type=scan_type)
+    svc.drift.add(report)
+    if report.has_drift:
+        svc.events.publish("DriftDetected", {
+            "report_id": report.id, "deployment_id": deployment.id, "tenant_id": deployment.tenant_id,
+            "max_severity": report.max_severity, "items": len(report.items), "summary": report.summary,
+        })
+    return report
+
+
+def scan_on_request(svc: Services, user: User, deployment_id: str) -> DriftReport:
+    require(user, Permission.DRIFT_SCAN)
+    deployment = load_deployment(svc.deployments, user, deployment_id, Permission.DEPLOYMENT_READ)
+    return scan(svc, deployment, scan_type="manual")
+
+
+def scan_all(svc: Services, *, page_size: int = 200) -> list[DriftReport]:
+    """The scheduled scan: every completed deployment of every tenant, page by page."""
+    reports, after = [], None
+    while True:
+        page = svc.deployments.ids_in_status(DeploymentStatus.COMPLETED, limit=page_size, after=after)
+        for deployment_id, _tenant in page:
+            deployment = svc.deployments.get(deployment_id)
+            if deployment is not None and deployment.status in SCANNABLE:
+                reports.append(scan(svc, deployment, scan_type="scheduled"))
+        if len(page) < page_size:
+            return reports
+        after = page[-1][0]
+
+
+def list_reports(svc: Services, user: User, *, deployment_id: str | None) -> list[DriftReport]:
+    require(user, Permission.DRIFT_READ)
+    return svc.drift.list(user.tenant_id, deployment_id=deployment_id)
+
+
+def remediate(svc: Services, user: User, report_id: str, *, correlation_id: str) -> Deployment:
+    require(user, Permission.DRIFT_REMEDIATE)
+    report = svc.drift.get(report_id, tenant_id=user.tenant_id)
+    if report is None:
+        raise NotFound(f"drift report {report_id} not found")
+    if not report.has_drift:
+        raise InvalidTransition("drift report", "no drift", "remediation", ["a report with drift items"])
+    original = load_deployment(svc.deployments, user, report.deployment_id, Permission.DEPLOYMENT_READ)
+    intent = remediation_intent(report, expected_state(svc, original), original=original.intent)
+    deployment = submit_intent(svc, user, intent, correlation_id=correlation_id)
+    svc.drift.set_remediation(report.id, deployment.id)
+    return deployment

@@ -1,0 +1,275 @@
+"""What each task of the lifecycle state machine does. Every task writes its transition and audit events to the
+database itself, so the API never reads execution history, and every task is safe to run twice (Step Functions
+retries on transient errors)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..domain.errors import Cancelled, NotFound, ProviderError
+from ..domain.intent import ResourceSpec
+from ..domain.lifecycle import SETTLED, TRANSITIONS, Deployment, DeploymentStatus, DomainEvent, EventType, utcnow
+from ..domain.resources import CloudResource
+from ..domain.steps import StepRun, StepStatus
+from ..planning import build_plan
+from ..planning.plan import StepAction
+from ..ports.locks import resource_lock
+from .services import Services
+
+S = DeploymentStatus
+WORKFLOW = "workflow"
+
+
+def _load(svc: Services, deployment_id: str) -> Deployment:
+    deployment = svc.deployments.get(deployment_id)
+    if deployment is None:
+        raise NotFound(f"deployment {deployment_id} not found")
+    return deployment
+
+
+def _compact(svc: Services, deployment: Deployment, plan) -> dict[str, Any]:
+    intent = deployment.intent
+    return {
+        "plan_id": plan.plan_id,
+        "blocked": plan.blocked,
+        "requires_approval": plan.requires_approval,
+        "waves": plan.workflow_waves(),
+        "max_concurrency": min(intent.max_concurrency, svc.settings.max_concurrency),
+        "approval_timeout_seconds": intent.approval_timeout_seconds or svc.settings.approval_timeout_seconds,
+        "rollback_on_failure": intent.rollback_on_failure,
+    }
+
+
+def plan_deployment(svc: Services, deployment_id: str, correlation_id: str) -> dict[str, Any]:
+    deployment = _load(svc, deployment_id)
+    if deployment.status == S.CANCELLED:
+        raise Cancelled(f"deployment {deployment_id} was cancelled")
+    if deployment.status != S.PENDING and deployment.plan_id:
+        # A retried invocation: the plan is already stored.
+        return _compact(svc, deployment, svc.deployments.get_plan(deployment_id))
+    deployment.transition(S.PLANNING, actor=WORKFLOW, correlation_id=correlation_id)
+    # What this deployment owns (absent from the intent: destroyed) and whatever already sits at the intent's
+    # addresses, whoever owns it (updated in place, and restored exactly by a rollback).
+    wanted = {resource.identifier for resource in deployment.intent.resources}
+    live = [r for r in svc.inventory.list(deployment.tenant_id)
+            if r.deployment_id == deployment.id or r.identifier in wanted]
+    plan = build_plan(deployment.intent, deployment_id=deployment.id, live=live)
+    before = {resource.identifier: resource.model_dump(mode="json") for resource in live}
+    steps = [
+        StepRun(step_id=step.step_id, deployment_id=deployment.id, tenant_id=deployment.tenant_id,
+                idempotency_key=step.idempotency_key, name=step.name, action=step.action.value, wave=step.wave,
+                resource_identifier=step.resource_identifier, resource=step.resource,
+                before=before.get(step.resource_identifier))
+        for step in plan.steps
+    ]
+    deployment.plan_id = plan.plan_id
+    summary = {"plan_id": plan.plan_id, "steps": len(plan.steps), "waves": len(plan.waves),
+               "estimated_monthly_cost": plan.estimated_monthly_cost, "risk": plan.risk_assessment}
+    if plan.blocked:
+        reasons = "; ".join(v.message for v in plan.policy.violations)
+        deployment.transition(S.FAILED, actor=WORKFLOW, correlation_id=correlation_id, detail=summary,
+                              error_message=f"blocked by policy: {reasons}")
+    else:
+        if plan.auto_approve_overridden:
+            summary["auto_approve_overridden"] = True
+        deployment.approval = deployment.approval.model_copy(update={"required": plan.requires_approval})
+        deployment.transition(S.PLANNED, actor=WORKFLOW, correlation_id=correlation_id, detail=summary)
+    svc.deployments.save(deployment, plan=plan, steps=steps)
+    return _compact(svc, deployment, plan)
+
+
+def request_approval(svc: Services, deployment_id: str, task_token: str, correlation_id: str) -> dict[str, Any]:
+    deployment = _load(svc, deployment_id)
+    if deployment.status == S.PLANNED:
+        deployment.approval = deployment.approval.model_copy(update={"required": True, "requested_at": utcnow()})
+        deployment.transition(S.AWAITING_APPROVAL, actor=WORKFLOW, correlation_id=correlation_id)
+    elif deployment.status != S.AWAITING_APPROVAL:  # retried after a decision, or cancelled meanwhile
+        raise Cancelled(f"deployment {deployment_id} is {deployment.status.value}, not waiting for approval")
+    svc.deployments.save(deployment, task_token=task_token)
+    return {"status": deployment.status.value}
+
+
+def begin_execution(svc: Services, deployment_id: str, correlation_id: str) -> dict[str, Any]:
+    deployment = _load(svc, deployment_id)
+    if deployment.status in (S.CANCELLED, S.ROLLING_BACK):
+        raise Cancelled(f"deployment {deployment_id} was cancelled")
+    if deployment.status == S.PLANNED:  # no person needed: the plan allowed auto-approval
+        deployment.transition(S.APPROVED, actor="auto-approve", correlation_id=correlation_id)
+    if deployment.status == S.APPROVED:
+        deployment.transition(S.EXECUTING, actor=WORKFLOW, correlation_id=correlation_id)
+        svc.deployments.save(deployment)
+    return {"status": deployment.status.value}
+
+
+def _step(svc: Services, deployment_id: str, step_id: str) -> StepRun:
+    step = svc.steps.get(deployment_id, step_id)
+    if step is None:
+        raise NotFound(f"step {step_id} of deployment {deployment_id} not found")
+    return step
+
+
+def _spec(step: StepRun) -> ResourceSpec:
+    return ResourceSpec.model_validate(step.resource)
+
+
+def _ensure_executing(svc: Services, deployment_id: str) -> None:
+    status = svc.deployments.status(deployment_id)
+    if status != S.EXECUTING:
+        raise Cancelled(f"deployment {deployment_id} is {status}; step not applied")
+
+
+def apply_step(svc: Services, deployment_id: str, step_id: str, correlation_id: str) -> dict[str, Any]:
+    """Apply one step under its resource lock. A failed attempt is recorded and re-raised for the Retry."""
+    step = _step(svc, deployment_id, step_id)
+    if step.status == StepStatus.SUCCEEDED:
+        return _step_summary(step)
+    _ensure_executing(svc, deployment_id)
+    with svc.locks.hold(resource_lock(step.tenant_id, step.resource_identifier)) as lease:
+        step = _step(svc, deployment_id, step_id)  # fresh, now that we hold the resource
+        if step.status == StepStatus.SUCCEEDED:
+            return _step_summary(step)
+        attempt = step.begin_attempt()
+        svc.steps.save(step, lease=lease)
+        _ensure_executing(svc, deployment_id)  # a cancel that landed while we waited for the lock wins
+        try:
+            resource_id = _run_provider(svc, step, attempt)
+        except ProviderError as exc:
+            step.fail(str(exc))
+            svc.steps.save(step, lease=lease)
+            _record(svc, EventType.STEP_FAILED, correlation_id, step, error=str(exc))
+            raise
+        step.succeed(resource_id)
+        svc.steps.save(step, lease=lease)
+    _record(svc, EventType.STEP_SUCCEEDED, correlation_id, step)
+    return _step_summary(step)
+
+
+def _run_provider(svc: Services, step: StepRun, attempt: int) -> str | None:
+    action = StepAction(step.action)
+    if action == StepAction.NO_OP:
+        return (step.before or {}).get("provider_resource_id")
+    if action == StepAction.DESTROY:
+        svc.provider.destroy(tenant_id=step.tenant_id, identifier=step.resource_identifier,
+                             idempotency_key=step.idempotency_key)
+        return None
+    outcome = svc.provider.apply(tenant_id=step.tenant_id, deployment_id=step.deployment_id, spec=_spec(step),
+                                 idempotency_key=step.idempotency_key, attempt=attempt)
+    step.result = outcome.model_dump(mode="json")
+    return outcome.provider_resource_id
+
+
+def _step_summary(step: StepRun) -> dict[str, Any]:
+    return {"step_id": step.step_id, "status": step.status.value, "attempt": step.attempt}
+
+
+def _record(svc: Services, event: EventType, correlation_id: str, step: StepRun, **extra: Any) -> None:
+    detail = {"step_id": step.step_id, "resource": step.resource_identifier, "action": step.action,
+              "attempt": step.attempt, **extra}
+    svc.deployments.append_events([DomainEvent(type=event, deployment_id=step.deployment_id, at=utcnow(),
+                                               actor=WORKFLOW, correlation_id=correlation_id, detail=detail)],
+                                  step.tenant_id)
+
+
+def undo_step(svc: Services, deployment_id: str, step_id: str, correlation_id: str) -> dict[str, Any]:
+    """Put the resource back as the plan found it: remove what the step created, restore what it changed."""
+    step = _step(svc, deployment_id, step_id)
+    if step.undone_at is not None:
+        return _step_summary(step)
+    with svc.locks.hold(resource_lock(step.tenant_id, step.resource_identifier)) as lease:
+        step = _step(svc, deployment_id, step_id)
+        if step.undone_at is None:
+            if step.before is not None:
+                svc.inventory.upsert(CloudResource.model_validate(step.before))
+            elif step.action != StepAction.NO_OP.value:
+                svc.provider.destroy(tenant_id=step.tenant_id, identifier=step.resource_identifier,
+                                     idempotency_key=f"{step.idempotency_key}:undo")
+            step.undone_at = utcnow()
+            svc.steps.save(step, lease=lease)
+    return _step_summary(step)
+
+
+def verify(svc: Services, deployment_id: str, correlation_id: str) -> dict[str, Any]:
+    deployment = _load(svc, deployment_id)
+    if deployment.status == S.EXECUTING:
+        deployment.transition(S.VERIFYING, actor=WORKFLOW, correlation_id=correlation_id)
+        deployment = svc.deployments.save(deployment)
+    elif deployment.status != S.VERIFYING:
+        raise Cancelled(f"deployment {deployment_id} is {deployment.status.value}; not verified")
+    checked = 0
+    for step in svc.steps.list(deployment_id):
+        if step.action in (StepAction.CREATE.value, StepAction.UPDATE.value):
+            svc.provider.verify(tenant_id=step.tenant_id, spec=_spec(step))
+            checked += 1
+    deployment.record(EventType.VERIFIED, actor=WORKFLOW, correlation_id=correlation_id,
+                      detail={"resources_checked": checked})
+    svc.deployments.append_events(deployment.pull_events(), deployment.tenant_id)
+    return {"resources_checked": checked}
+
+
+def _error_text(error: Any) -> str:
+    """The readable part of a Step Functions error object {"Error", "Cause"}; a Lambda's Cause is its JSON
+    error payload."""
+    if not isinstance(error, dict):
+        return str(error or "unknown error")
+    name, cause = error.get("Error", "Error"), error.get("Cause", "")
+    try:
+        cause = json.loads(cause).get("errorMessage", cause)
+    except (TypeError, ValueError, AttributeError):
+        pass
+    return f"{name}: {cause}" if cause else str(name)
+
+
+def finalize(svc: Services, deployment_id: str, outcome: str, correlation_id: str, *, error: Any = None,
+             reason: str | None = None) -> dict[str, Any]:
+    """Record where the workflow ended. Tolerates repeats and a deployment a person already settled."""
+    if outcome == "executing":
+        return begin_execution(svc, deployment_id, correlation_id)
+    if outcome == "rolling_back":
+        return start_rollback(svc, deployment_id, correlation_id, error=error)
+    deployment = _load(svc, deployment_id)
+    target = S(outcome)
+    if deployment.status == target or (deployment.status in SETTLED and target != S.COMPLETED
+                                       and target != S.ROLLED_BACK):
+        return {"status": deployment.status.value}
+    message = None
+    if target in (S.FAILED, S.CANCELLED):
+        message = " - ".join(part for part in (reason, _error_text(error) if error else None) if part)
+    if target == S.FAILED:
+        target = _failure_state(deployment, correlation_id)
+    deployment.transition(target, actor=WORKFLOW, correlation_id=correlation_id,
+                          detail={"reason": reason} if reason else None, error_message=message or None)
+    svc.deployments.save(deployment)
+    if target in (S.COMPLETED, S.FAILED, S.ROLLED_BACK):
+        svc.events.publish(f"Deployment{target.value.title().replace('_', '')}", {
+            "deployment_id": deployment.id, "tenant_id": deployment.tenant_id, "name": deployment.intent.name,
+            "environment": deployment.intent.environment.value, "status": target.value,
+            "error_message": deployment.error_message, "correlation_id": correlation_id,
+        })
+    return {"status": deployment.status.value}
+
+
+def _failure_state(deployment: Deployment, correlation_id: str) -> DeploymentStatus:
+    """Where a failure lands from the current state: `failed` where the lifecycle allows it; before anything was
+    applied, `cancelled` (the lifecycle has no planned -> failed); from pending, through planning."""
+    if deployment.status == S.PENDING:
+        deployment.transition(S.PLANNING, actor=WORKFLOW, correlation_id=correlation_id)
+    allowed = TRANSITIONS[deployment.status]
+    return S.FAILED if S.FAILED in allowed else S.CANCELLED
+
+
+def start_rollback(svc: Services, deployment_id: str, correlation_id: str, *, error: Any = None) -> dict[str, Any]:
+    deployment = _load(svc, deployment_id)
+    if deployment.status != S.ROLLING_BACK:
+        deployment.transition(S.ROLLING_BACK, actor=WORKFLOW, correlation_id=correlation_id,
+                              detail={"cause": _error_text(error)} if error else None,
+                              error_message=_error_text(error) if error else None)
+        svc.deployments.save(deployment)
+    # Steps that changed something (or may still be finishing), newest wave first.
+    waves: dict[int, list[str]] = {}
+    for step in svc.steps.list(deployment_id):
+        if step.undone_at is None and step.action != StepAction.NO_OP.value and step.status in (
+                StepStatus.SUCCEEDED, StepStatus.RUNNING, StepStatus.ACQUIRED):
+            waves.setdefault(step.wave, []).append(step.step_id)
+    return {"waves": [waves[w] for w in sorted(waves, reverse=True)],
+            "max_concurrency": min(deployment.intent.max_concurrency, svc.settings.max_concurrency)}

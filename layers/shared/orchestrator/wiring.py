@@ -1,0 +1,90 @@
+"""The composition root: builds each adapter once per process (Lambda reuses it while warm) from the settings.
+
+Handlers and routers ask here for what they need; nothing else constructs adapters. Adapter modules are imported
+inside the builders so that a function needing only tokens (the authorizer) never loads psycopg, redis or boto3.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from functools import lru_cache
+
+from .auth.tokens import TokenSettings
+from .settings import Settings, get_settings
+from .usecases.services import Services
+
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def services() -> Services:
+    from .adapters.aws.eventbridge import EventBridgePublisher
+    from .adapters.aws.stepfunctions import StepFunctionsWorkflow
+    from .adapters.postgres.inventory import PgInventory, PgResultStore
+    from .adapters.postgres.pool import get_database
+    from .adapters.postgres.repositories import (
+        PgDeploymentRepository,
+        PgDriftRepository,
+        PgStepRepository,
+        PgUserRepository,
+    )
+    from .adapters.redis.attempts import RedisAttemptCounter
+    from .adapters.redis.client import get_redis
+    from .adapters.redis.locks import get_lock_manager
+    from .cloud.simulator import SimulatedProvider
+
+    settings = get_settings()
+    db = get_database(settings)
+    inventory = PgInventory(db)
+    return Services(
+        settings=settings,
+        deployments=PgDeploymentRepository(db),
+        steps=PgStepRepository(db),
+        drift=PgDriftRepository(db),
+        users=PgUserRepository(db),
+        inventory=inventory,
+        provider=SimulatedProvider(inventory, PgResultStore(db)),
+        locks=get_lock_manager(settings),
+        attempts=RedisAttemptCounter(get_redis(settings), key_prefix=settings.redis_key_prefix),
+        workflow=StepFunctionsWorkflow(settings.state_machine_arn or "", region=settings.aws_region,
+                                       timeout_seconds=settings.aws_timeout_seconds),
+        events=EventBridgePublisher(settings.event_bus_name or "default", region=settings.aws_region,
+                                    timeout_seconds=settings.aws_timeout_seconds),
+    )
+
+
+@lru_cache(maxsize=1)
+def token_settings() -> TokenSettings:
+    settings = get_settings()
+    return TokenSettings(secret=settings.jwt_secret(), issuer=settings.jwt_issuer, audience=settings.jwt_audience,
+                         ttl_seconds=settings.token_ttl_seconds)
+
+
+def probes() -> dict[str, Callable[[], None]]:
+    """Readiness checks, each bounded by its client's timeouts."""
+    from .adapters.postgres.pool import get_database
+    from .adapters.redis.client import get_redis
+
+    svc = services()
+
+    def redis_ping() -> None:
+        get_redis(svc.settings).ping()
+
+    return {"postgresql": get_database(svc.settings).ping, "redis": redis_ping, "stepfunctions": svc.workflow.ping}
+
+
+def reset() -> None:
+    """Forget every adapter (tests that change the environment; the local cloud after a reconfiguration)."""
+    from .adapters.postgres.pool import close_database
+    from .adapters.redis.client import close_redis
+
+    with _lock:
+        services.cache_clear()
+        token_settings.cache_clear()
+        get_settings.cache_clear()
+        close_database()
+        close_redis()
+
+
+__all__ = ["Settings", "probes", "reset", "services", "token_settings"]
