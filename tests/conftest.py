@@ -170,3 +170,19 @@ def app_env(monkeypatch: pytest.MonkeyPatch, database_url: str, servers: Servers
     reset()
     yield get_settings()
     reset()
+
+
+@pytest.fixture(scope="session")
+def local_cloud(servers: Servers, template_database: str):
+    """The local cloud (template.yaml deployed into the AWS emulator, handlers in-process) on a database of its
+    own, started once per session exactly as the run command starts it. Tests isolate themselves by tenant."""
+    from localcloud.cloud import LocalCloud
+
+    databases = _temporary_database(servers, template_database)
+    database_url = next(databases)
+    cloud = LocalCloud(database_url=database_url, redis_url=servers.redis_url,
+                       extra_environment={"REDIS_KEY_PREFIX": f"cloud-{uuid.uuid4().hex[:8]}"})
+    cloud.start()
+    yield cloud
+    cloud.stop()
+    next(databases, None)

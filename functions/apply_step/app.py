@@ -19,4 +19,5 @@ def apply(task: StepTaskInput) -> dict:
 @metrics.log_metrics
 @event_parser(model=StepTaskInput)
 def handler(task: StepTaskInput, context):
+    apply.config.register_lambda_context(context)
     return apply(task=task)

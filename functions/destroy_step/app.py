@@ -18,4 +18,5 @@ def undo(task: StepTaskInput) -> dict:
 @tracer.capture_lambda_handler
 @event_parser(model=StepTaskInput)
 def handler(task: StepTaskInput, context):
+    undo.config.register_lambda_context(context)
     return undo(task=task)

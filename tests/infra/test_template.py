@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 import yaml
 
+from localcloud.template import CloudFormationLoader, effective_function_properties, load_template
+
 ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE_PATH = ROOT / "template.yaml"
 SAMCONFIG_PATH = ROOT / "samconfig.toml"
 
 PUBLIC_ROUTES = {
@@ -40,9 +41,7 @@ TASK_FUNCTIONS = {
 REQUIRED_GLOBAL_ENV = {
     "STAGE",
     "DB_SECRET_ARN",
-    "DB_HOST",
-    "DB_PORT",
-    "DB_NAME",
+    "DATABASE_URL",
     "REDIS_URL",
     "EVENT_BUS_NAME",
     "APPROVAL_TIMEOUT_SECONDS",
@@ -60,35 +59,6 @@ REQUIRED_GLOBAL_ENV = {
 # --------------------------------------------------------------------------------------------------------------------
 # Loading
 # --------------------------------------------------------------------------------------------------------------------
-class CloudFormationLoader(yaml.SafeLoader):
-    """SafeLoader that maps `!Ref x` to {"Ref": x}, `!GetAtt a.b` to {"Fn::GetAtt": ["a", "b"]}, `!Sub s` to
-    {"Fn::Sub": s} and so on for every other short-form intrinsic."""
-
-
-def _construct_intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if tag_suffix == "Ref":
-        return {"Ref": value}
-    if tag_suffix == "Condition":
-        return {"Condition": value}
-    if tag_suffix == "GetAtt" and isinstance(value, str):
-        resource, _, attribute = value.partition(".")
-        value = [resource, attribute]
-    return {f"Fn::{tag_suffix}": value}
-
-
-CloudFormationLoader.add_multi_constructor("!", _construct_intrinsic)
-
-
-def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
-    return yaml.load(path.read_text(), Loader=CloudFormationLoader)  # noqa: S506 - SafeLoader subclass
-
-
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
     return load_template()
@@ -101,26 +71,6 @@ def resources(template) -> dict[str, Any]:
 
 def resources_of_type(resources: dict[str, Any], type_name: str) -> dict[str, Any]:
     return {name: res for name, res in resources.items() if res["Type"] == type_name}
-
-
-def effective_function_properties(template: dict[str, Any], name: str) -> dict[str, Any]:
-    """A function's properties with Globals.Function merged the way SAM does (maps merge, lists append)."""
-    merged = dict(template.get("Globals", {}).get("Function", {}))
-    for key, value in template["Resources"][name].get("Properties", {}).items():
-        if key in merged and isinstance(merged[key], dict) and isinstance(value, dict):
-            merged[key] = _merge_maps(merged[key], value)
-        elif key in merged and isinstance(merged[key], list) and isinstance(value, list):
-            merged[key] = merged[key] + value
-        else:
-            merged[key] = value
-    return merged
-
-
-def _merge_maps(base: dict, override: dict) -> dict:
-    out = dict(base)
-    for key, value in override.items():
-        out[key] = _merge_maps(out[key], value) if isinstance(out.get(key), dict) and isinstance(value, dict) else value
-    return out
 
 
 def refs_in(node: Any) -> set[str]:
@@ -405,7 +355,7 @@ def test_global_environment_is_complete(template):
     assert variables["POWERTOOLS_SERVICE_NAME"] == "orchestrator"
     assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "MultiCloudOrchestrator"
     assert variables["REDIS_URL"]["Fn::Sub"].startswith("rediss://")
-    assert variables["DB_HOST"] == {"Fn::GetAtt": ["DatabaseProxy", "Endpoint"]}
+    assert "${DatabaseProxy.Endpoint}" in variables["DATABASE_URL"]["Fn::Sub"]
     # Nothing in Globals may point at the state machine: the six task functions would then depend on it, and it
     # depends on them.
     assert "DeploymentStateMachine" not in refs_in(template["Globals"])

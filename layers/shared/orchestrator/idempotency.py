@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
-from aws_lambda_powertools.utilities.idempotency.persistence.redis import RedisCachePersistenceLayer
+from aws_lambda_powertools.utilities.idempotency.persistence.cache import CachePersistenceLayer
 
 from .domain.errors import LockBusy
 
@@ -22,14 +22,17 @@ RESULT_TTL_SECONDS = 24 * 3600
 
 
 @functools.lru_cache(maxsize=1)
-def _store() -> RedisCachePersistenceLayer:
+def _store() -> CachePersistenceLayer:
     from .adapters.redis.client import get_redis
 
-    return RedisCachePersistenceLayer(client=get_redis())
+    return CachePersistenceLayer(client=get_redis())
 
 
 def idempotent(key_path: str, *, data_keyword: str) -> Callable[[F], F]:
     """Make `fn(**{data_keyword: model})` idempotent on the JMESPath `key_path` of that model."""
+
+    config = IdempotencyConfig(event_key_jmespath=key_path, expires_after_seconds=RESULT_TTL_SECONDS,
+                               raise_on_no_idempotency_key=True)
 
     def decorate(fn: F) -> F:
         guarded: Callable[..., Any] | None = None
@@ -38,17 +41,17 @@ def idempotent(key_path: str, *, data_keyword: str) -> Callable[[F], F]:
         def wrapper(**kwargs: Any) -> Any:
             nonlocal guarded
             if guarded is None:  # built on first use: the Redis client needs the settings
-                guarded = idempotent_function(
-                    data_keyword_argument=data_keyword, persistence_store=_store(),
-                    config=IdempotencyConfig(event_key_jmespath=key_path, expires_after_seconds=RESULT_TTL_SECONDS,
-                                             raise_on_no_idempotency_key=True),
-                )(fn)
+                guarded = idempotent_function(data_keyword_argument=data_keyword, persistence_store=_store(),
+                                              config=config)(fn)
             try:
                 return guarded(**kwargs)
             except IdempotencyAlreadyInProgressError as exc:
                 # The same request is running elsewhere: a transient, retried like a busy lock.
                 raise LockBusy(f"the same request is already in progress ({type(exc).__name__})") from None
 
+        # Handlers call `fn.config.register_lambda_context(context)`: an in-progress record then expires with
+        # the invocation instead of blocking retries for the whole TTL.
+        wrapper.config = config  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorate

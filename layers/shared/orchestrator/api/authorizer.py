@@ -23,7 +23,7 @@ class Unauthorized(Exception):
 
 def authorize(event: APIGatewayAuthorizerRequestEvent) -> dict:
     try:
-        user = verify(bearer(event.get_header_value("Authorization", default_value="")), token_settings())
+        user = verify(bearer(event.headers.get("Authorization")), token_settings())
     except InvalidToken as exc:
         logger.info("request refused", extra={"reason": str(exc)})
         raise Unauthorized() from None

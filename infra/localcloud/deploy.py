@@ -1,0 +1,162 @@
+"""Deploy template.yaml into the local AWS emulator: the same functions, layer, state machines, event buses,
+schedules and secrets the template declares, nothing listed by hand.
+
+Handlers run in this process, so their environment is one: the union of every function's resolved variables.
+Only the data plane is local: DATABASE_URL and REDIS_URL point at the embedded servers (the URL carries the
+credentials, so no database secret is read), and the migrations come from the work tree.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import string
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from .emulator import ACCOUNT_ID, AwsEmulator
+from .lambdas import FunctionCode
+from .template import Resolver, Stack
+
+# Variables whose AWS value makes no sense on one machine: replaced by the deploy's own (see `local_overrides`).
+DROPPED = ("DB_SECRET_ARN", "ORCH_MIGRATIONS_DIR")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    rule_name: str
+    function_logical_id: str
+    expression: str
+
+
+@dataclass
+class Deployed:
+    stack_name: str
+    function_names: dict[str, str]
+    function_arns: dict[str, str]
+    state_machine_arns: dict[str, str]
+    event_buses: dict[str, str]
+    secret_arns: dict[str, str]
+    schedules: list[Schedule]
+    environment: dict[str, str]
+    public_routes: set[tuple[str, str]] = field(default_factory=set)
+
+    def function_for(self, logical_id: str) -> str:
+        return self.function_names[logical_id]
+
+
+def _generate(spec: dict[str, Any]) -> str:
+    """A value for GenerateSecretString, as Secrets Manager would make it."""
+    alphabet = string.ascii_letters + string.digits
+    if not spec.get("ExcludePunctuation"):
+        excluded = set(spec.get("ExcludeCharacters", ""))
+        alphabet += "".join(c for c in "!#$%&()*+,-.:;<=>?[]^_{|}~" if c not in excluded)
+    value = "".join(secrets.choice(alphabet) for _ in range(int(spec.get("PasswordLength", 32))))
+    if "SecretStringTemplate" in spec:
+        document = json.loads(spec["SecretStringTemplate"])
+        document[spec["GenerateStringKey"]] = value
+        return json.dumps(document)
+    return value
+
+
+def deploy(emulator: AwsEmulator, stack: Stack, *, database_url: str, redis_url: str,
+           stack_name: str = "orchestrator-local", extra_environment: dict[str, str] | None = None) -> Deployed:
+    region = emulator.region
+    functions = stack.functions()
+    names = {fn.logical_id: f"{stack_name}-{fn.logical_id}" for fn in functions}
+    arns = {lid: f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name}" for lid, name in names.items()}
+    values: dict[str, str] = {}
+    for lid in names:
+        values[lid] = names[lid]
+        values[f"{lid}.Arn"] = arns[lid]
+
+    resolver = Resolver(parameters=stack.parameter_defaults(), values=values)
+    resolver.pseudo["AWS::StackName"] = stack_name
+    resolver.pseudo["AWS::Region"] = region
+
+    events = emulator.client("events")
+    buses = {}
+    for lid in stack.event_buses():
+        name_node = stack.resources[lid]["Properties"].get("Name")
+        bus = str(resolver.resolve(name_node)) if name_node else f"{stack_name}-{lid}"
+        events.create_event_bus(Name=bus)
+        buses[lid] = values[lid] = values[f"{lid}.Name"] = bus
+        values[f"{lid}.Arn"] = f"arn:aws:events:{region}:{ACCOUNT_ID}:event-bus/{bus}"
+
+    sm = emulator.client("secretsmanager")
+    secret_arns = {}
+    for lid, res in stack.of_type("AWS::SecretsManager::Secret").items():
+        props = res.get("Properties", {})
+        value = props.get("SecretString") or _generate(props.get("GenerateSecretString", {}))
+        arn = sm.create_secret(Name=f"{stack_name}/{lid}", SecretString=value)["ARN"]
+        secret_arns[lid] = values[lid] = arn
+
+    machines = {}
+    for machine in stack.state_machines():
+        substitutions = {key: str(resolver.resolve(node)) for key, node in machine.substitutions.items()}
+        definition = machine.definition_path.read_text()
+        for key, value in substitutions.items():
+            definition = definition.replace("${" + key + "}", value)
+        arn = emulator.create_state_machine(f"{stack_name}-{machine.logical_id}", definition)
+        machines[machine.logical_id] = values[machine.logical_id] = arn
+        values[f"{machine.logical_id}.Name"] = f"{stack_name}-{machine.logical_id}"
+
+    overrides = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, **(extra_environment or {})}
+    environment: dict[str, str] = {}
+    for fn in functions:
+        env = {}
+        for key, node in fn.environment.items():
+            if key in DROPPED:
+                continue
+            env[key] = overrides[key] if key in overrides else str(resolver.resolve(node))
+        for key, value in env.items():
+            if environment.get(key, value) != value:
+                raise ValueError(f"{key} differs between functions; in-process handlers share one environment")
+        environment.update(env)
+        for layer in fn.layers:
+            if str(layer) not in sys.path:  # the layer's code is importable as Lambda would mount it
+                sys.path.append(str(layer))
+        emulator.create_function(
+            FunctionCode(name=names[fn.logical_id], code_dir=fn.code_dir, handler=fn.handler,
+                         timeout_seconds=fn.timeout_seconds, memory_mb=fn.memory_mb), env)
+    environment.update({k: v for k, v in overrides.items() if k not in environment})
+
+    schedules = []
+    for lid, event_name, expression_node in stack.schedules():
+        expression = str(resolver.resolve(expression_node))
+        rule = f"{stack_name}-{lid}-{event_name}"[:64]
+        events.put_rule(Name=rule, ScheduleExpression=expression, State="ENABLED")
+        events.put_targets(Rule=rule, Targets=[{"Id": "function", "Arn": arns[lid]}])
+        schedules.append(Schedule(rule_name=rule, function_logical_id=lid, expression=expression))
+
+    public = set()
+    for fn in functions:
+        for event in fn.events.values():
+            props = event.get("Properties", {})
+            if event.get("Type") == "Api" and props.get("Auth", {}).get("Authorizer") == "NONE":
+                public.add((props["Method"].upper(), props["Path"]))
+
+    return Deployed(stack_name=stack_name, function_names=names, function_arns=arns, state_machine_arns=machines,
+                    event_buses=buses, secret_arns=secret_arns, schedules=schedules, environment=environment,
+                    public_routes=public)
+
+
+def local_process_environment(emulator: AwsEmulator, deployed: Deployed) -> dict[str, str]:
+    """What os.environ must hold for the in-process handlers: their variables, and the emulator as AWS."""
+    return {
+        **deployed.environment,
+        "AWS_ENDPOINT_URL": emulator.endpoint_url,
+        "AWS_REGION": emulator.region,
+        "AWS_DEFAULT_REGION": emulator.region,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        # No X-Ray daemon and no CloudWatch agent here: traces off, metrics not printed.
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }
+
+
+def apply_environment(env: dict[str, str]) -> None:
+    os.environ.update(env)
