@@ -1,0 +1,127 @@
+"""Desired versus live: which intent resources to create, update or leave alone, and which live ones to destroy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..domain.intent import ResourceSpec
+from ..domain.resources import CloudResource
+from .plan import StepAction
+
+# Fault-injection settings for the simulated provider: how a step should misbehave, not what the resource is.
+IGNORED_PROPERTIES = frozenset({"simulate"})
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceChange:
+    action: StepAction
+    identifier: str
+    desired: ResourceSpec | None
+    live: CloudResource | None
+    changed_paths: tuple[str, ...] = ()
+
+
+def spec_identifier(spec: ResourceSpec) -> str:
+    # Same address as `ResourceSpec.identifier`, without its per-field enum `.value` lookups (StrEnum joins as text).
+    return "/".join((spec.provider, spec.region, spec.resource_type, spec.name))
+
+
+def live_identifier(resource: CloudResource) -> str:
+    return "/".join((resource.provider, resource.region, resource.resource_type, resource.name))
+
+
+def index_live(live: Iterable[CloudResource]) -> dict[str, CloudResource]:
+    return {live_identifier(resource): resource for resource in live}
+
+
+def classify(desired: ResourceSpec, live: CloudResource | None) -> tuple[StepAction, list[str]]:
+    """create when absent, update (with the changed paths) when properties or tags differ, no-op otherwise.
+
+    Values compare strictly, as drift detection compares them: 1 and 1.0 are equal, 1 and true are not (although
+    Python's `1 == True`), so a drift the detector reports is a change the planner repairs.
+    """
+    if live is None:
+        return StepAction.CREATE, []
+    # The common case, settled by C-level equality plus a walk for booleans hiding behind 1 == True.
+    if desired.tags == live.tags and desired.properties == live.properties and _same_kinds(desired.properties,
+                                                                                           live.properties):
+        return StepAction.NO_OP, []
+    paths = changed_paths(desired.properties, desired.tags, live.properties, live.tags)
+    return (StepAction.UPDATE, paths) if paths else (StepAction.NO_OP, paths)
+
+
+def changed_paths(desired_properties: Mapping[str, Any], desired_tags: Mapping[str, str],
+                  live_properties: Mapping[str, Any], live_tags: Mapping[str, str]) -> list[str]:
+    """Dotted paths that differ, e.g. `properties.network.cidr` or `tags.team`, sorted."""
+    paths: list[str] = []
+    _diff_mappings(_without_ignored(desired_properties), _without_ignored(live_properties), "properties.", paths)
+    _diff_mappings(desired_tags, live_tags, "tags.", paths)
+    paths.sort()
+    return paths
+
+
+def destroyed(live: Mapping[str, CloudResource], wanted: Iterable[str], owner: str) -> list[CloudResource]:
+    """Live resources `owner` deployed that the intent no longer names, by identifier (so a plan does not depend on
+    inventory order). A record another deployment owns, or none (created by hand), is never destroyed: at an address
+    the intent names it is updated in place, anywhere else it is someone else's business."""
+    gone = live.keys() - set(wanted)
+    return [live[identifier] for identifier in sorted(gone) if live[identifier].deployment_id == owner]
+
+
+def diff_resources(desired: Sequence[ResourceSpec], live: Sequence[CloudResource], *,
+                   deployment_id: str) -> list[ResourceChange]:
+    """Every change in plan order: intent resources in intent order, then destroys by identifier."""
+    by_identifier = index_live(live)
+    changes = []
+    for spec in desired:
+        identifier = spec_identifier(spec)
+        current = by_identifier.get(identifier)
+        action, paths = classify(spec, current)
+        changes.append(ResourceChange(action, identifier, spec, current, tuple(paths)))
+    for resource in destroyed(by_identifier, (change.identifier for change in changes), deployment_id):
+        changes.append(ResourceChange(StepAction.DESTROY, live_identifier(resource), None, resource))
+    return changes
+
+
+def _without_ignored(properties: Mapping[str, Any]) -> Mapping[str, Any]:
+    if IGNORED_PROPERTIES.isdisjoint(properties):
+        return properties
+    return {key: value for key, value in properties.items() if key not in IGNORED_PROPERTIES}
+
+
+def _diff_mappings(desired: Mapping[str, Any], live: Mapping[str, Any], prefix: str, paths: list[str]) -> None:
+    if desired == live and _same_kinds(desired, live):
+        return
+    for key in desired.keys() | live.keys():
+        if key not in desired or key not in live:
+            paths.append(f"{prefix}{key}")
+            continue
+        want, have = desired[key], live[key]
+        if isinstance(want, Mapping) and isinstance(have, Mapping):
+            _diff_mappings(want, have, f"{prefix}{key}.", paths)
+        elif want != have or not _same_kinds(want, have):
+            # Lists, scalars and type changes are reported whole, at the key that holds them.
+            paths.append(f"{prefix}{key}")
+
+
+def _same_kinds(a: Any, b: Any) -> bool:
+    """For values already `==`: False when a boolean stands where the other side has a number, at any depth."""
+    kind, other = a.__class__, b.__class__
+    if kind is bool or other is bool:
+        return kind is other
+    if (kind is dict or isinstance(a, Mapping)) and (other is dict or isinstance(b, Mapping)):
+        for key, value in a.items():
+            have = b[key]
+            if value.__class__ is have.__class__ and value.__class__ in _SCALARS:
+                continue  # the common leaf, decided without a call
+            if not _same_kinds(value, have):
+                return False
+        return True
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return all(_same_kinds(x, y) for x, y in zip(a, b, strict=True))
+    return True
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})

@@ -1,0 +1,251 @@
+"""Build a plan from a validated intent and the live inventory: diff, waves, estimates, risk, policy and reasoning.
+
+Sized for 5,000 resources within a few tens of milliseconds: one pass over the resources, the O(V+E) wave algorithm,
+table lookups, and plan models assembled from values derived here instead of validated field by field again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..domain.catalogue import Provider, ResourceType
+from ..domain.graph import topological_waves
+from ..domain.intent import DeploymentIntent
+from ..domain.lifecycle import new_id, utcnow
+from ..domain.resources import CloudResource
+from .diff import classify, destroyed, index_live, spec_identifier
+from .estimates import estimate, total_duration_seconds
+from .plan import Plan, PlanStep, RiskLevel, StepAction, trusted
+from .policy import PolicyContext, PolicyResult, evaluate
+from .risk import RiskAssessment, assess_risk
+
+# Enum members as plain text, without the per-access cost of `.value`.
+_TEXT: dict[str, str] = {member: member.value for enum in (Provider, ResourceType, StepAction) for member in enum}
+_SPEC_FIELDS = frozenset({"resource_type", "provider", "region", "name", "properties", "tags"})
+NAMED = 3
+
+
+def _seconds(step: PlanStep) -> int:
+    return step.estimated_duration_seconds
+
+
+def idempotency_key(deployment_id: str, plan_id: str, step_id: str, action: str, identifier: str) -> str:
+    """Deterministic, and unique per deployment, plan and step: a retried step finds its first result."""
+    return hashlib.sha256(f"{deployment_id}|{plan_id}|{step_id}|{action}|{identifier}".encode()).hexdigest()[:32]
+
+
+def build_plan(intent: DeploymentIntent, *, deployment_id: str, live: Sequence[CloudResource] = (),
+               plan_id: str | None = None) -> Plan:
+    """Plan `intent` against `live`: the inventory records this deployment owns, plus any record at an address the
+    intent names (updated in place, whoever owns it).
+
+    Expects an intent that passed `validate_intent` (known dependencies, no cycle). Steps are numbered s1, s2, ...
+    in intent order, then the destroys sorted by identifier. Only records this deployment owns are ever destroyed.
+    """
+    plan_id = plan_id or new_id()
+    resources = intent.resources
+
+    identifiers = [spec_identifier(spec) for spec in resources]
+    step_ids = [f"s{n}" for n in range(1, len(resources) + 1)]
+    step_of = dict(zip(identifiers, step_ids, strict=True))
+    try:
+        depends_on = {sid: [step_of[dep] for dep in spec.dependencies]
+                      for sid, spec in zip(step_ids, resources, strict=True)}
+    except KeyError as unknown:
+        raise ValueError(f"dependency {unknown} names no resource of the intent; validate it first") from None
+    waves = topological_waves(step_ids, depends_on)
+    wave_of = {sid: w for w, wave in enumerate(waves) for sid in wave}
+
+    # Column by column rather than one loop doing everything: comprehensions keep 5,000 steps about 20% cheaper.
+    live_by_identifier = index_live(live)
+    providers = [_TEXT[spec.provider] for spec in resources]
+    rtypes = [_TEXT[spec.resource_type] for spec in resources]
+    create = StepAction.CREATE
+    changes = [(create, []) if current is None else classify(spec, current)
+               for spec, current in zip(resources, map(live_by_identifier.get, identifiers), strict=True)]
+    estimates = [estimate(provider, rtype, action, spec.properties)
+                 for provider, rtype, (action, _), spec in zip(providers, rtypes, changes, resources, strict=True)]
+    keys = [idempotency_key(deployment_id, plan_id, sid, _TEXT[action], identifier)
+            for sid, (action, _), identifier in zip(step_ids, changes, identifiers, strict=True)]
+    steps: list[PlanStep] = [trusted(PlanStep, {
+        "step_id": sid, "name": spec.name, "action": action, "provider": provider, "region": spec.region,
+        "resource_type": rtype, "resource_identifier": identifier, "dependencies": depends_on[sid],
+        "wave": wave_of[sid], "estimated_duration_seconds": seconds, "monthly_cost": cents / 100,
+        "changed_paths": paths, "idempotency_key": key,
+        # The spec as JSON data, sharing the validated intent's (never mutated) property, tag and dependency values:
+        # a deep dump of 5,000 specs would cost more than all the rest of planning.
+        "resource": {"resource_type": rtype, "provider": provider, "region": spec.region, "name": spec.name,
+                     "properties": spec.properties, "tags": spec.tags, "dependencies": spec.dependencies},
+    }) for sid, identifier, spec, provider, rtype, (action, paths), (seconds, cents), key
+        in zip(step_ids, identifiers, resources, providers, rtypes, changes, estimates, keys, strict=True)]
+
+    cents_by_provider: dict[str, int] = {}
+    for provider, (_, cents) in zip(providers, estimates, strict=True):
+        cents_by_provider[provider] = cents_by_provider.get(provider, 0) + cents
+    # Per wave, the steps that run: no-ops do not, so they take no time and no concurrency slot.
+    running: list[list[PlanStep]] = [[] for _ in waves]
+    for step in steps:
+        if step.action is not StepAction.NO_OP:
+            running[step.wave].append(step)
+
+    # The inventory records no dependencies between resources, so there is no safe order among destroys: they all
+    # go into one final wave, after everything that may still depend on them has been updated away.
+    removals = destroyed(live_by_identifier, identifiers, deployment_id)
+    if removals:
+        destroy_wave = len(waves)
+        waves.append([])
+        running.append([])
+        for n, record in enumerate(removals, start=len(steps) + 1):
+            sid, identifier = f"s{n}", record.identifier
+            provider, rtype = _TEXT[record.provider], _TEXT[record.resource_type]
+            seconds, _ = estimate(provider, rtype, StepAction.DESTROY, record.properties)
+            waves[destroy_wave].append(sid)
+            cents_by_provider.setdefault(provider, 0)  # a provider left with destroys only shows $0.00
+            steps.append(step := trusted(PlanStep, {
+                "step_id": sid, "name": record.name, "action": StepAction.DESTROY, "provider": provider,
+                "region": record.region, "resource_type": rtype, "resource_identifier": identifier,
+                "dependencies": [], "wave": destroy_wave, "estimated_duration_seconds": seconds,
+                "monthly_cost": 0.0, "changed_paths": [],
+                "idempotency_key": idempotency_key(deployment_id, plan_id, sid, _TEXT[StepAction.DESTROY], identifier),
+                "resource": {**record.model_dump(mode="json", include=_SPEC_FIELDS), "dependencies": []},
+            }))
+            running[destroy_wave].append(step)
+
+    total_seconds = total_duration_seconds(([s.estimated_duration_seconds for s in wave] for wave in running),
+                                           intent.max_concurrency)
+    # max() keeps the first of equals, so ties go to the earlier step.
+    critical = [max(wave, key=_seconds) for wave in running if wave]
+    total_cents = sum(cents_by_provider.values())
+
+    risk = assess_risk(intent.environment, steps)
+    policy = evaluate(PolicyContext(intent.environment, intent.auto_approve, steps, total_cents / 100))
+    requires_approval = not intent.auto_approve or policy.auto_approve_overridden
+    figures = _Figures(total_seconds, critical, total_cents, dict(sorted(cents_by_provider.items())))
+    return trusted(Plan, {
+        "plan_id": plan_id, "deployment_id": deployment_id, "created_at": utcnow(), "steps": steps,
+        "waves": waves, "estimated_total_duration_seconds": total_seconds,
+        "critical_path_seconds": figures.critical_seconds, "critical_path": [s.step_id for s in critical],
+        "estimated_monthly_cost": total_cents / 100,
+        "cost_breakdown": {provider: cents / 100 for provider, cents in figures.cents_by_provider.items()},
+        "risk_assessment": risk.level, "risk_reasons": risk.reasons, "policy": policy.report,
+        "blocked": policy.blocked, "requires_approval": requires_approval,
+        "auto_approve_overridden": policy.auto_approve_overridden,
+        "reasoning": _reasoning(intent, steps, figures, risk, policy, requires_approval),
+    })
+
+
+@dataclass(frozen=True, slots=True)
+class _Figures:
+    total_seconds: int
+    critical: list[PlanStep]  # the slowest step of each wave that runs something
+    total_cents: int
+    cents_by_provider: dict[str, int]
+
+    @property
+    def critical_seconds(self) -> int:
+        return sum(step.estimated_duration_seconds for step in self.critical)
+
+
+def _reasoning(intent: DeploymentIntent, steps: Sequence[PlanStep], figures: _Figures, risk: RiskAssessment,
+               policy: PolicyResult, requires_approval: bool) -> str:
+    by_action: dict[StepAction, list[PlanStep]] = {action: [] for action in StepAction}
+    for step in steps:
+        by_action[step.action].append(step)
+    creates, updates = by_action[StepAction.CREATE], by_action[StepAction.UPDATE]
+    unchanged, destroys = by_action[StepAction.NO_OP], by_action[StepAction.DESTROY]
+    sentences = []
+
+    what = [f"create {_named(creates)}" if creates else "",
+            f"update {_named(updates, changes=True)}" if updates else "",
+            f"destroy {_named(destroys)}" if destroys else "",
+            f"leave {len(unchanged):,} unchanged" if unchanged else ""]
+    sentences.append(f"Deployment '{intent.name}' ({intent.environment.value}) will "
+                     f"{_join([part for part in what if part])}.")
+
+    running_waves = len(figures.critical)
+    if running_waves == 0:
+        sentences.append("Nothing needs to run: every resource already matches the intent.")
+    else:
+        sentence = (f"The changes run in {_plural(running_waves, 'wave')}, one after another, at most "
+                    f"{intent.max_concurrency} steps at a time within a wave")
+        if destroys:
+            sentence += ("; destroys run last, in a wave of their own, because the inventory records no dependencies "
+                         "to order them by")
+        sentences.append(sentence + ".")
+        slowest = ", ".join(f"{s.step_id} {s.resource_identifier}" for s in figures.critical[:NAMED])
+        more = f" and {len(figures.critical) - NAMED} more" if len(figures.critical) > NAMED else ""
+        sentences.append(f"The critical path, the slowest step of each wave ({slowest}{more}), takes "
+                         f"{_duration(figures.critical_seconds)}; with the concurrency cap the estimated total is "
+                         f"{_duration(figures.total_seconds)}.")
+
+    breakdown = ", ".join(f"{provider} ${cents / 100:,.2f}" for provider, cents in figures.cents_by_provider.items())
+    sentences.append(f"Once applied, the resources are estimated to cost ${figures.total_cents / 100:,.2f} a month "
+                     f"({breakdown}).")
+
+    if risk.level == RiskLevel.LOW:
+        sentences.append("Risk is low: no production target, destroys, database changes, second provider or "
+                         "large change set.")
+    else:
+        sentences.append(f"Risk is {risk.level.value}: the plan {'; it '.join(risk.reasons)}.")
+
+    report = policy.report
+    if report.violations:
+        sentences.append(f"Policy blocks the plan with {_plural(len(report.violations), 'violation')} "
+                         f"({_findings(report.violations)}); it cannot run until they are fixed.")
+    elif report.warnings:
+        sentences.append(f"Policy allows the plan with {_plural(len(report.warnings), 'warning')} "
+                         f"({_findings(report.warnings)}).")
+    else:
+        sentences.append("Policy allows the plan with no findings.")
+    if report.violations and report.warnings:
+        sentences.append(f"It also raises {_plural(len(report.warnings), 'warning')} ({_findings(report.warnings)}).")
+
+    if policy.auto_approve_overridden:
+        sentences.append("auto_approve is overridden in production: a person must approve the plan.")
+    elif requires_approval:
+        sentences.append("It waits for manual approval (auto_approve is off).")
+    else:
+        sentences.append("It is approved automatically (auto_approve).")
+    return " ".join(sentences)
+
+
+def _named(steps: Sequence[PlanStep], changes: bool = False) -> str:
+    def label(step: PlanStep) -> str:
+        return f"{step.resource_identifier} ({', '.join(step.changed_paths)})" if changes else step.resource_identifier
+
+    shown = ", ".join(label(step) for step in steps[:NAMED])
+    more = f" and {len(steps) - NAMED:,} more" if len(steps) > NAMED else ""
+    return f"{_plural(len(steps), 'resource')}: {shown}{more}"
+
+
+def _findings(findings: Sequence[Any]) -> str:
+    counts = Counter(f.rule_id for f in findings)
+    first = {}
+    for finding in findings:
+        first.setdefault(finding.rule_id, finding.message)
+    return "; ".join(f"{rule} x{count}: {first[rule]}" if count > 1 else f"{rule}: {first[rule]}"
+                     for rule, count in counts.items())
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
+def _join(parts: Sequence[str]) -> str:
+    if not parts:
+        return "change nothing"
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+
+
+def _duration(seconds: int) -> str:
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m ({seconds:,} s)"
+    if minutes:
+        return f"{minutes}m {secs:02d}s ({seconds:,} s)"
+    return f"{secs} s"

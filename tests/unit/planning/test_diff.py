@@ -1,0 +1,118 @@
+"""Desired versus live: create, update (with dotted changed paths), no-op, destroy; `simulate` is no change."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestrator.planning import StepAction, build_plan
+from orchestrator.planning.diff import changed_paths, diff_resources
+
+from .factories import DEPLOYMENT, intent, live, res
+
+SPEC = res("api", properties={"size": "medium", "network": {"cidr": "10.0.0.0/16", "subnets": ["a", "b"]},
+                              "count": 2}, tags={"owner": "team-a", "team": "payments"})
+
+
+def only_step(spec, *inventory):
+    plan = build_plan(intent(spec), deployment_id=DEPLOYMENT, live=list(inventory))
+    return plan.steps[0]
+
+
+def test_resource_absent_from_inventory_is_created():
+    step = only_step(SPEC)
+    assert step.action == StepAction.CREATE and step.changed_paths == []
+
+
+def test_identical_live_resource_is_a_no_op():
+    step = only_step(SPEC, live(SPEC))
+    assert step.action == StepAction.NO_OP and step.changed_paths == []
+
+
+@pytest.mark.parametrize(("live_properties", "live_tags", "paths"), [
+    ({**SPEC["properties"], "size": "small"}, None, ["properties.size"]),
+    ({**SPEC["properties"], "network": {"cidr": "10.9.0.0/16", "subnets": ["a", "b"]}}, None,
+     ["properties.network.cidr"]),
+    ({**SPEC["properties"], "network": {"cidr": "10.0.0.0/16", "subnets": ["a"]}}, None,
+     ["properties.network.subnets"]),
+    ({**SPEC["properties"], "network": "vpc-1"}, None, ["properties.network"]),
+    ({k: v for k, v in SPEC["properties"].items() if k != "count"}, None, ["properties.count"]),
+    ({**SPEC["properties"], "extra": 1}, None, ["properties.extra"]),
+    (None, {"owner": "team-a", "team": "search"}, ["tags.team"]),
+    (None, {"owner": "team-a"}, ["tags.team"]),
+    ({**SPEC["properties"], "size": "large", "network": {"cidr": "x", "subnets": ["a", "b"]}},
+     {"owner": "b", "team": "payments"}, ["properties.network.cidr", "properties.size", "tags.owner"]),
+], ids=["scalar", "nested-scalar", "list-whole", "dict-to-scalar", "removed-key", "added-key", "tag-changed",
+        "tag-removed", "several-sorted"])
+def test_changed_live_resource_is_updated_with_dotted_paths_of_what_differs(live_properties, live_tags, paths):
+    step = only_step(SPEC, live(SPEC, properties=live_properties, tags=live_tags))
+    assert step.action == StepAction.UPDATE
+    assert step.changed_paths == paths
+
+
+def test_simulate_settings_are_not_a_change_on_either_side():
+    with_simulate = res("api", properties={"size": "small", "simulate": {"fail_apply": 2}})
+    assert only_step(with_simulate, live(with_simulate, properties={"size": "small"})).action == StepAction.NO_OP
+    plain = res("api", properties={"size": "small"})
+    live_simulating = live(plain, properties={"size": "small", "simulate": {"fail_verify": True}})
+    assert only_step(plain, live_simulating).action == StepAction.NO_OP
+    changed = live(with_simulate, properties={"size": "large", "simulate": {"latency_ms": 5}})
+    assert only_step(with_simulate, changed).changed_paths == ["properties.size"]
+
+
+def test_a_boolean_replacing_a_number_is_a_change_although_python_says_1_equals_true():
+    spec = res("api", properties={"flags": {"enabled": True}, "count": 1})
+    step = only_step(spec, live(spec, properties={"flags": {"enabled": 1}, "count": 1}))
+    assert step.action == StepAction.UPDATE and step.changed_paths == ["properties.flags.enabled"]
+
+
+def test_an_integer_and_an_equal_float_are_the_same_value():
+    spec = res("api", properties={"disk_gb": 100})
+    assert only_step(spec, live(spec, properties={"disk_gb": 100.0})).action == StepAction.NO_OP
+
+
+def test_live_resources_the_intent_no_longer_names_are_destroyed_in_identifier_order():
+    keep = res("keep")
+    gone_b, gone_a = res("b-gone", "queue", "gcp"), res("a-gone", "storage", "azure")
+    plan = build_plan(intent(keep), deployment_id=DEPLOYMENT, live=[live(gone_b), live(keep), live(gone_a)])
+    assert [(s.name, s.action) for s in plan.steps] == [
+        ("keep", StepAction.NO_OP), ("a-gone", StepAction.DESTROY), ("b-gone", StepAction.DESTROY)]
+
+
+def test_destroy_step_carries_the_inventory_records_spec():
+    gone = res("old", "storage", properties={"size": "large"}, tags={"owner": "x"})
+    plan = build_plan(intent(res("keep")), deployment_id=DEPLOYMENT, live=[live(gone)])
+    destroy = plan.steps[-1]
+    assert destroy.resource == {"resource_type": "storage", "provider": "aws", "region": "us-east-1", "name": "old",
+                                "properties": {"size": "large"}, "tags": {"owner": "x"}, "dependencies": []}
+    assert destroy.resource_identifier == "aws/us-east-1/storage/old"
+
+
+def test_a_record_at_an_intent_address_is_updated_in_place_whoever_owns_it():
+    spec = res("shared", properties={"size": "large"})
+    for owner in ("someone-else", None):
+        step = only_step(spec, live(spec, properties={"size": "small"}, deployment_id=owner))
+        assert step.action == StepAction.UPDATE and step.changed_paths == ["properties.size"]
+
+
+def test_records_this_deployment_does_not_own_are_never_destroyed():
+    theirs = live(res("theirs"), deployment_id="someone-else")
+    by_hand = live(res("by-hand", "storage"), deployment_id=None)
+    mine = live(res("mine-old", "queue"))
+    plan = build_plan(intent(res("keep")), deployment_id=DEPLOYMENT, live=[theirs, by_hand, mine])
+    assert [(s.name, s.action) for s in plan.steps] == [("keep", StepAction.CREATE), ("mine-old", StepAction.DESTROY)]
+
+
+def test_diff_resources_lists_every_change_in_plan_order():
+    a, b, c = res("a"), res("b", properties={"size": "large"}), res("c")
+    gone = res("gone")
+    parsed = intent(a, b, c)
+    inventory = [live(b, properties={"size": "small"}), live(c), live(gone)]
+    changes = diff_resources(parsed.resources, inventory, deployment_id=DEPLOYMENT)
+    assert [(ch.identifier.rsplit("/", 1)[1], ch.action, ch.changed_paths) for ch in changes] == [
+        ("a", StepAction.CREATE, ()), ("b", StepAction.UPDATE, ("properties.size",)), ("c", StepAction.NO_OP, ()),
+        ("gone", StepAction.DESTROY, ())]
+
+
+def test_changed_paths_compares_lists_whole_and_dicts_key_by_key():
+    assert changed_paths({"a": {"b": [1, 2], "c": {"d": 1}}}, {}, {"a": {"b": [2, 1], "c": {"d": 2}}}, {}) == [
+        "properties.a.b", "properties.a.c.d"]
