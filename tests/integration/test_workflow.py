@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
 from api_client import Api, intent
 
 pytestmark = pytest.mark.integration

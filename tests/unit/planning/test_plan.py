@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 
@@ -66,10 +65,9 @@ def test_step_records_the_spec_and_the_dependencies_as_step_ids():
                              "dependencies": ["aws/us-east-1/network/net"]}
 
 
-def test_idempotency_key_is_sha256_of_deployment_plan_step_action_and_identifier():
+def test_idempotency_key_names_deployment_plan_step_and_action():
     step = mixed_plan().step("s3")
-    raw = f"{DEPLOYMENT}|plan-1|s3|update|aws/us-east-1/compute/api"
-    assert step.idempotency_key == hashlib.sha256(raw.encode()).hexdigest()[:32]
+    assert step.idempotency_key == f"{DEPLOYMENT}:plan-1:s3:update"
 
 
 def test_idempotency_keys_are_deterministic_and_unique_per_plan_and_deployment():

@@ -7,12 +7,12 @@ of both kinds at once.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import to_json
 
 from .catalogue import REGIONS, Environment, Provider, ResourceType, Strategy, resource_identifier
 from .errors import FieldError, ValidationFailed
@@ -36,6 +36,7 @@ Identifier = Annotated[str, StringConstraints(max_length=200, pattern=r"^[a-z]+/
 TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\w.:/=+@-][\w .:/=+@-]*$")]
 TagValue = Annotated[str, StringConstraints(max_length=256, pattern=r"^[\w .:/=+@-]*$")]
 RESERVED_TAG_PREFIXES = ("aws:", "azure:", "goog-")
+_RESERVED_FIRST = frozenset("aAgG")
 
 
 class ResourceSpec(BaseModel):
@@ -162,51 +163,57 @@ def _semantic_errors(
                                      "unknown_region"))
     allowed_regions = set(target_regions)
 
+    # One pass per resource; locations and messages are only built for errors (5,000 resources in a few ms).
     index_of: dict[str, int] = {}
+    identifiers: list[str] = []
     for i, res in resources:
-        loc = ("resources", i)
-        if res.region not in REGIONS[res.provider]:
-            errors.append(FieldError((*loc, "region"), f"region '{res.region}' does not exist for provider "
-                                                        f"'{res.provider.value}'", "unknown_region"))
-        elif allowed_regions and res.region != "global" and res.region not in allowed_regions:
-            errors.append(FieldError((*loc, "region"), f"region '{res.region}' is not among target_regions",
+        provider, region = res.provider, res.region
+        if region not in REGIONS[provider]:
+            errors.append(FieldError(("resources", i, "region"), f"region '{region}' does not exist for provider "
+                                                                  f"'{provider.value}'", "unknown_region"))
+        elif allowed_regions and region != "global" and region not in allowed_regions:
+            errors.append(FieldError(("resources", i, "region"), f"region '{region}' is not among target_regions",
                                      "region_not_targeted"))
-        if providers and res.provider not in providers:
-            errors.append(FieldError((*loc, "provider"), f"provider '{res.provider.value}' is not among "
-                                                          "target_providers", "provider_not_targeted"))
-        ident = res.identifier
-        if ident in index_of:
-            errors.append(FieldError((*loc, "name"), f"duplicate resource identifier '{ident}' (first at "
-                                                      f"resources.{index_of[ident]})", "duplicate"))
-        else:
-            index_of[ident] = i
-        if res.properties and len(json.dumps(res.properties, default=str)) > MAX_PROPERTIES_BYTES:
-            errors.append(FieldError((*loc, "properties"), f"properties exceed {MAX_PROPERTIES_BYTES} bytes "
-                                                            "as JSON", "too_large"))
-        errors.extend(_simulate_errors(loc, res.properties.get("simulate")))
+        if providers and provider not in providers:
+            errors.append(FieldError(("resources", i, "provider"), f"provider '{provider.value}' is not among "
+                                                                    "target_providers", "provider_not_targeted"))
+        ident = f"{provider.value}/{region}/{res.resource_type.value}/{res.name}"
+        identifiers.append(ident)
+        first = index_of.setdefault(ident, i)
+        if first != i:
+            errors.append(FieldError(("resources", i, "name"), f"duplicate resource identifier '{ident}' (first "
+                                                                f"at resources.{first})", "duplicate"))
+        properties = res.properties
+        if properties:
+            if len(to_json(properties, fallback=str)) > MAX_PROPERTIES_BYTES:
+                errors.append(FieldError(("resources", i, "properties"), f"properties exceed "
+                                         f"{MAX_PROPERTIES_BYTES} bytes as JSON", "too_large"))
+            if "simulate" in properties:
+                errors.extend(_simulate_errors(("resources", i), properties["simulate"]))
         for key in res.tags:
-            if key.lower().startswith(RESERVED_TAG_PREFIXES):
-                errors.append(FieldError((*loc, "tags", key), "tag keys starting with aws:, azure: or goog- are "
-                                                               "reserved by the providers", "reserved_tag"))
+            if key[:1] in _RESERVED_FIRST and key.lower().startswith(RESERVED_TAG_PREFIXES):
+                errors.append(FieldError(("resources", i, "tags", key), "tag keys starting with aws:, azure: or "
+                                                                         "goog- are reserved by the providers",
+                                         "reserved_tag"))
 
     dependencies: dict[str, list[str]] = {}
-    for i, res in resources:
-        ident = res.identifier
-        if index_of.get(ident) != i:
+    for (i, res), ident in zip(resources, identifiers, strict=True):
+        if index_of[ident] != i or not res.dependencies:
             continue
         seen: set[str] = set()
         for j, dep in enumerate(res.dependencies):
-            loc = ("resources", i, "dependencies", j)
             if dep == ident:
-                errors.append(FieldError(loc, "a resource cannot depend on itself", "self_dependency"))
+                errors.append(FieldError(("resources", i, "dependencies", j), "a resource cannot depend on itself",
+                                         "self_dependency"))
             elif dep in seen:
-                errors.append(FieldError(loc, f"dependency '{dep}' is listed twice", "duplicate"))
+                errors.append(FieldError(("resources", i, "dependencies", j), f"dependency '{dep}' is listed twice",
+                                         "duplicate"))
             elif dep not in index_of and not structural_pass_failed:
                 # With a partial parse, the dependency may name a resource that failed structurally: say nothing.
-                errors.append(FieldError(loc, f"dependency '{dep}' names no resource of this intent",
-                                         "unknown_dependency"))
+                errors.append(FieldError(("resources", i, "dependencies", j), f"dependency '{dep}' names no "
+                                         "resource of this intent", "unknown_dependency"))
             seen.add(dep)
-        dependencies[ident] = [d for d in res.dependencies if d != ident]
+        dependencies[ident] = res.dependencies if ident not in seen else [d for d in res.dependencies if d != ident]
 
     try:
         topological_waves(list(index_of), dependencies)
@@ -214,7 +221,7 @@ def _semantic_errors(
         first = index_of[cycle.path[0]]
         errors.append(FieldError(("resources", first, "dependencies"), str(cycle), "dependency_cycle"))
 
-    if parameters and len(json.dumps(parameters, default=str)) > MAX_PARAMETERS_BYTES:
+    if parameters and len(to_json(parameters, fallback=str)) > MAX_PARAMETERS_BYTES:
         errors.append(FieldError(("parameters",), f"parameters exceed {MAX_PARAMETERS_BYTES} bytes as JSON",
                                  "too_large"))
     return errors

@@ -6,7 +6,6 @@ table lookups, and plan models assembled from values derived here instead of val
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,9 +32,9 @@ def _seconds(step: PlanStep) -> int:
     return step.estimated_duration_seconds
 
 
-def idempotency_key(deployment_id: str, plan_id: str, step_id: str, action: str, identifier: str) -> str:
-    """Deterministic, and unique per deployment, plan and step: a retried step finds its first result."""
-    return hashlib.sha256(f"{deployment_id}|{plan_id}|{step_id}|{action}|{identifier}".encode()).hexdigest()[:32]
+def idempotency_key(deployment_id: str, plan_id: str, step_id: str, action: str) -> str:
+    """Deterministic, and unique per deployment, plan, step and action: a retried step finds its first result."""
+    return f"{deployment_id}:{plan_id}:{step_id}:{action}"
 
 
 def build_plan(intent: DeploymentIntent, *, deployment_id: str, live: Sequence[CloudResource] = (),
@@ -69,8 +68,8 @@ def build_plan(intent: DeploymentIntent, *, deployment_id: str, live: Sequence[C
                for spec, current in zip(resources, map(live_by_identifier.get, identifiers), strict=True)]
     estimates = [estimate(provider, rtype, action, spec.properties)
                  for provider, rtype, (action, _), spec in zip(providers, rtypes, changes, resources, strict=True)]
-    keys = [idempotency_key(deployment_id, plan_id, sid, _TEXT[action], identifier)
-            for sid, (action, _), identifier in zip(step_ids, changes, identifiers, strict=True)]
+    keys = [idempotency_key(deployment_id, plan_id, sid, _TEXT[action])
+            for sid, (action, _) in zip(step_ids, changes, strict=True)]
     steps: list[PlanStep] = [trusted(PlanStep, {
         "step_id": sid, "name": spec.name, "action": action, "provider": provider, "region": spec.region,
         "resource_type": rtype, "resource_identifier": identifier, "dependencies": depends_on[sid],
@@ -110,7 +109,7 @@ def build_plan(intent: DeploymentIntent, *, deployment_id: str, live: Sequence[C
                 "region": record.region, "resource_type": rtype, "resource_identifier": identifier,
                 "dependencies": [], "wave": destroy_wave, "estimated_duration_seconds": seconds,
                 "monthly_cost": 0.0, "changed_paths": [],
-                "idempotency_key": idempotency_key(deployment_id, plan_id, sid, _TEXT[StepAction.DESTROY], identifier),
+                "idempotency_key": idempotency_key(deployment_id, plan_id, sid, _TEXT[StepAction.DESTROY]),
                 "resource": {**record.model_dump(mode="json", include=_SPEC_FIELDS), "dependencies": []},
             }))
             running[destroy_wave].append(step)
