@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install test test-unit lint bench clean sam-check
+.PHONY: install run test test-unit lint bench clean sam-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## The orchestrator on this machine (embedded PostgreSQL + Valkey, AWS emulator, API on http://127.0.0.1:3000).
+run: $(STAMP)
+	$(PY) -m localcloud
 
 ## The whole suite: unit tests, and integration tests against real PostgreSQL and Valkey the fixtures start.
 test: $(STAMP)
@@ -28,6 +32,7 @@ lint: $(STAMP)
 ## Prints `name: value` figures for the issue targets.
 bench: $(STAMP)
 	$(PY) bench/plan.py
+	$(PY) bench/db.py
 
 clean:
 	rm -rf $(VENV) .local .pytest_cache .hypothesis

@@ -180,7 +180,7 @@ def local_cloud(servers: Servers, template_database: str):
 
     databases = _temporary_database(servers, template_database)
     database_url = next(databases)
-    cloud = LocalCloud(database_url=database_url, redis_url=servers.redis_url,
+    cloud = LocalCloud(database_url=database_url, redis_url=servers.redis_url, aws_port=0, api_port=0,
                        extra_environment={"REDIS_KEY_PREFIX": f"cloud-{uuid.uuid4().hex[:8]}"})
     cloud.start()
     yield cloud

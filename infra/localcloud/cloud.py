@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .deploy import Deployed, Schedule, deploy, local_process_environment
@@ -19,10 +20,16 @@ class LocalCloud:
     database_url: str
     redis_url: str
     aws_port: int | None = None
+    # The REST API's port on 127.0.0.1 (0: any free port; None: no HTTP server, requests only via `request`).
+    api_port: int | None = None
     extra_environment: dict[str, str] = field(default_factory=dict)
+    # Where generated secrets (admin password, token key) are kept, so they survive a restart with the same data.
+    secrets_file: Path | None = None
     emulator: AwsEmulator | None = None
     deployed: Deployed | None = None
     gateway: ApiGateway | None = None
+    api: Any = None
+    scheduler: Any = None
     _saved_environment: dict[str, str | None] = field(default_factory=dict)
 
     def start(self) -> LocalCloud:
@@ -31,19 +38,40 @@ class LocalCloud:
 
         self.emulator = AwsEmulator(port=self.aws_port).start()
         stack = Stack.load()
+        kept = json.loads(self.secrets_file.read_text()) if self.secrets_file and self.secrets_file.exists() else {}
         self.deployed = deploy(self.emulator, stack, database_url=self.database_url, redis_url=self.redis_url,
-                               extra_environment=self.extra_environment)
+                               extra_environment=self.extra_environment, secret_values=kept)
+        if self.secrets_file is not None and kept != self.deployed.secret_values:
+            self.secrets_file.parent.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(self.secrets_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "w") as out:
+                json.dump(self.deployed.secret_values, out)
         environment = local_process_environment(self.emulator, self.deployed)
         self._saved_environment = {key: os.environ.get(key) for key in environment}
         os.environ.update(environment)
         wiring.reset()  # adapters built before now point elsewhere
         provision()
         self.gateway = ApiGateway(stack, self.deployed, self.emulator.runtime)
+        if self.api_port is not None:
+            from .api_server import ApiServer
+
+            self.api = ApiServer(self, port=self.api_port).start()
+        from .scheduler import Scheduler
+
+        self.scheduler = Scheduler(self).start()
         return self
+
+    @property
+    def api_url(self) -> str | None:
+        return self.api.url if self.api else None
 
     def stop(self) -> None:
         from orchestrator import wiring
 
+        for part in (self.scheduler, self.api):
+            if part is not None:
+                part.stop()
+        self.scheduler = self.api = None
         wiring.reset()
         if self.emulator is not None:
             self.emulator.stop()

@@ -39,6 +39,7 @@ class Deployed:
     state_machine_arns: dict[str, str]
     event_buses: dict[str, str]
     secret_arns: dict[str, str]
+    secret_values: dict[str, str] = field(repr=False)
     schedules: list[Schedule]
     environment: dict[str, str]
     public_routes: set[tuple[str, str]] = field(default_factory=set)
@@ -62,7 +63,10 @@ def _generate(spec: dict[str, Any]) -> str:
 
 
 def deploy(emulator: AwsEmulator, stack: Stack, *, database_url: str, redis_url: str,
-           stack_name: str = "orchestrator-local", extra_environment: dict[str, str] | None = None) -> Deployed:
+           stack_name: str = "orchestrator-local", extra_environment: dict[str, str] | None = None,
+           secret_values: dict[str, str] | None = None) -> Deployed:
+    """`secret_values` gives secrets a value kept from an earlier run (by logical id); the others are generated
+    as their GenerateSecretString says, and every value is returned in `Deployed.secret_values`."""
     region = emulator.region
     functions = stack.functions()
     names = {fn.logical_id: f"{stack_name}-{fn.logical_id}" for fn in functions}
@@ -86,11 +90,11 @@ def deploy(emulator: AwsEmulator, stack: Stack, *, database_url: str, redis_url:
         values[f"{lid}.Arn"] = f"arn:aws:events:{region}:{ACCOUNT_ID}:event-bus/{bus}"
 
     sm = emulator.client("secretsmanager")
-    secret_arns = {}
+    secret_arns, kept = {}, dict(secret_values or {})
     for lid, res in stack.of_type("AWS::SecretsManager::Secret").items():
         props = res.get("Properties", {})
-        value = props.get("SecretString") or _generate(props.get("GenerateSecretString", {}))
-        arn = sm.create_secret(Name=f"{stack_name}/{lid}", SecretString=value)["ARN"]
+        kept[lid] = kept.get(lid) or props.get("SecretString") or _generate(props.get("GenerateSecretString", {}))
+        arn = sm.create_secret(Name=f"{stack_name}/{lid}", SecretString=kept[lid])["ARN"]
         secret_arns[lid] = values[lid] = arn
 
     machines = {}
@@ -139,8 +143,8 @@ def deploy(emulator: AwsEmulator, stack: Stack, *, database_url: str, redis_url:
                 public.add((props["Method"].upper(), props["Path"]))
 
     return Deployed(stack_name=stack_name, function_names=names, function_arns=arns, state_machine_arns=machines,
-                    event_buses=buses, secret_arns=secret_arns, schedules=schedules, environment=environment,
-                    public_routes=public)
+                    event_buses=buses, secret_arns=secret_arns, secret_values=kept, schedules=schedules,
+                    environment=environment, public_routes=public)
 
 
 def local_process_environment(emulator: AwsEmulator, deployed: Deployed) -> dict[str, str]:

@@ -1,0 +1,97 @@
+"""The REST API on http://127.0.0.1:3000: each HTTP request goes through the API Gateway emulation.
+
+Also serves, under /_local/, what only a local cloud has: firing a schedule now (tests and demos).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from .cloud import LocalCloud
+
+log = logging.getLogger(__name__)
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+
+
+def _handler_for(cloud: LocalCloud) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "orchestrator-local"
+
+        def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
+            log.debug("%s %s", self.address_string(), format % args)
+
+        def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+            self.send_response(status)
+            for key, value in headers.items():
+                if key.lower() not in ("content-length", "connection", "transfer-encoding"):
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def _local(self, path: str) -> bool:
+            parts = path.strip("/").split("/")
+            if parts[:2] == ["_local", "schedules"] and len(parts) == 4 and parts[3] == "fire" \
+                    and self.command == "POST":
+                schedule = next((s for s in cloud.deployed.schedules if s.rule_name == parts[2]), None)
+                if schedule is None:
+                    self._send(404, {"Content-Type": "application/json"}, b'{"message": "no such schedule"}')
+                else:
+                    result = cloud.fire_schedule(schedule)
+                    self._send(200, {"Content-Type": "application/json"}, json.dumps(result).encode())
+                return True
+            if parts[:2] == ["_local", "schedules"] and len(parts) == 2 and self.command == "GET":
+                body = [{"rule": s.rule_name, "expression": s.expression, "function": s.function_logical_id}
+                        for s in cloud.deployed.schedules]
+                self._send(200, {"Content-Type": "application/json"}, json.dumps(body).encode())
+                return True
+            return False
+
+        def _handle(self) -> None:
+            url = urlsplit(self.path)
+            if url.path.startswith("/_local/") and self._local(url.path):
+                return
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY_BYTES:
+                self._send(413, {"Content-Type": "application/json"},
+                           b'{"message": "Request Too Long", "code": "payload_too_large"}')
+                return
+            body = self.rfile.read(length) if length else None
+            headers = {key: value for key, value in self.headers.items()}
+            query = parse_qs(url.query, keep_blank_values=True)
+            response = cloud.gateway.handle(self.command, url.path, headers=headers, query=query, body=body,
+                                            source_ip=self.client_address[0])
+            self._send(response.status, response.headers, response.body)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _handle
+
+    return Handler
+
+
+class ApiServer:
+    """A threaded HTTP server bound to loopback, in a daemon thread."""
+
+    def __init__(self, cloud: LocalCloud, host: str = "127.0.0.1", port: int = 3000):
+        self._server = ThreadingHTTPServer((host, port), _handler_for(cloud))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="api-server", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> ApiServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
