@@ -74,12 +74,17 @@ def _handler_for(cloud: LocalCloud) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    # Bursts of clients (20 deployments created at once) overflow the default backlog of 5.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class ApiServer:
     """A threaded HTTP server bound to loopback, in a daemon thread."""
 
     def __init__(self, cloud: LocalCloud, host: str = "127.0.0.1", port: int = 3000):
-        self._server = ThreadingHTTPServer((host, port), _handler_for(cloud))
-        self._server.daemon_threads = True
+        self._server = _Server((host, port), _handler_for(cloud))
         self._thread = threading.Thread(target=self._server.serve_forever, name="api-server", daemon=True)
 
     @property
