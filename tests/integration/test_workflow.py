@@ -194,3 +194,16 @@ def test_scheduled_drift_scan_reports_tampering_and_remediation_goes_through_app
     assert operator.wait_for(fix["id"], {"completed", "failed", "rolled_back"})["status"] == "completed"
     rescan = operator.call("POST", "/api/v1/drift/scan", {"deployment_id": created["id"]})
     assert rescan.status == 200 and rescan.body["has_drift"] is False, rescan.body
+
+
+def test_idempotency_key_returns_the_first_deployment_and_refuses_another_body(operator: Api):
+    key = {"Idempotency-Key": f"key-{uuid.uuid4().hex}"}
+    first = operator.call("POST", "/api/v1/deployments", intent(name="once"), headers=key)
+    again = operator.call("POST", "/api/v1/deployments", intent(name="once"), headers=key)
+    assert first.status == again.status == 201 and first.body["id"] == again.body["id"]
+    other = operator.call("POST", "/api/v1/deployments", intent(name="different"), headers=key)
+    assert other.status == 422 and other.body["code"] == "idempotency_key_reused"
+    listed = operator.call("GET", "/api/v1/deployments?limit=200")
+    assert listed.status == 200, listed.body
+    names = [d["name"] for d in listed.body["items"]]
+    assert names.count("once") == 1

@@ -12,27 +12,47 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
-from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
 from aws_lambda_powertools.utilities.idempotency.persistence.cache import CachePersistenceLayer
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
-from .domain.errors import LockBusy
+from .domain.errors import IdempotencyKeyReused, LockBusy
 
 F = TypeVar("F", bound=Callable[..., Any])
 RESULT_TTL_SECONDS = 24 * 3600
 
 
-@functools.lru_cache(maxsize=1)
+class _CacheLayerKeepingValidation(CachePersistenceLayer):
+    """Powertools' cache layer rewrites a completed record without the payload validation hash, so an identical
+    retry then fails validation (the same bug as powertools-lambda-typescript#5705, fixed there; present in the
+    Python release we pin). Keep the hash on completion."""
+
+    def _update_record(self, data_record: DataRecord) -> None:
+        mapping = {self.data_attr: data_record.response_data, self.status_attr: data_record.status,
+                   self.expiry_attr: data_record.expiry_timestamp}
+        if self.payload_validation_enabled:
+            mapping[self.validation_key_attr] = data_record.payload_hash
+        self.client.set(name=data_record.idempotency_key, value=self._json_serializer(mapping),
+                        ex=self._get_expiry_second(data_record.expiry_timestamp))
+
+
 def _store() -> CachePersistenceLayer:
+    """A persistence layer per idempotent function: Powertools configures a layer once, with the config of the
+    first function that uses it, so a shared one would give every function that first config."""
     from .adapters.redis.client import get_redis
 
-    return CachePersistenceLayer(client=get_redis())
+    return _CacheLayerKeepingValidation(client=get_redis())
 
 
-def idempotent(key_path: str, *, data_keyword: str) -> Callable[[F], F]:
-    """Make `fn(**{data_keyword: model})` idempotent on the JMESPath `key_path` of that model."""
+def idempotent(key_path: str, *, data_keyword: str, payload_path: str | None = None) -> Callable[[F], F]:
+    """Make `fn(**{data_keyword: model})` idempotent on the JMESPath `key_path` of that model. With `payload_path`,
+    a repeat whose payload there differs from the first is refused (IdempotencyValidationError)."""
 
     config = IdempotencyConfig(event_key_jmespath=key_path, expires_after_seconds=RESULT_TTL_SECONDS,
-                               raise_on_no_idempotency_key=True)
+                               raise_on_no_idempotency_key=True, payload_validation_jmespath=payload_path)
 
     def decorate(fn: F) -> F:
         guarded: Callable[..., Any] | None = None
@@ -45,6 +65,8 @@ def idempotent(key_path: str, *, data_keyword: str) -> Callable[[F], F]:
                                               config=config)(fn)
             try:
                 return guarded(**kwargs)
+            except IdempotencyValidationError:
+                raise IdempotencyKeyReused("this idempotency key was already used with a different request") from None
             except IdempotencyAlreadyInProgressError as exc:
                 # The same request is running elsewhere: a transient, retried like a busy lock.
                 raise LockBusy(f"the same request is already in progress ({type(exc).__name__})") from None
@@ -55,6 +77,12 @@ def idempotent(key_path: str, *, data_keyword: str) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def once_per_client_key() -> Callable[[F], F]:
+    """For deployment creation taking `request=` (tenant_id, idempotency_key, body): a client's retry with the same
+    Idempotency-Key gets the first response; the same key with another body is refused."""
+    return idempotent("[tenant_id, idempotency_key]", data_keyword="request", payload_path="body")
 
 
 def once_per_step(operation: str) -> Callable[[F], F]:

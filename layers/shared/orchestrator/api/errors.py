@@ -9,6 +9,7 @@ from ..domain import errors as e
 
 STATUS: list[tuple[type[Exception], int]] = [
     (e.ValidationFailed, 422),
+    (e.IdempotencyKeyReused, 422),
     (e.AuthenticationFailed, 401),
     (InvalidToken, 401),
     (e.PermissionDenied, 403),
@@ -37,6 +38,7 @@ def to_http(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
     """(status, body, extra headers) for an error the API expects; unexpected errors are not mapped here."""
     if isinstance(exc, MalformedRequest):
         return 400, error_body(str(exc), "malformed_request"), {}
+
     for kind, status in STATUS:
         if isinstance(exc, kind):
             code = getattr(exc, "code", "unauthorized")

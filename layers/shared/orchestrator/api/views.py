@@ -10,6 +10,7 @@ from ..domain.steps import StepRun, StepStatus
 from ..domain.users import User
 from ..drift.report import DriftReport
 from ..planning.plan import Plan, StepAction
+from ..ports.repositories import DeploymentSummary
 
 
 def _time(value) -> str | None:
@@ -59,14 +60,13 @@ def progress(deployment: Deployment, steps: list[StepRun]) -> float:
     return round(100.0 * done / len(work), 1)
 
 
-def deployment_summary(d: Deployment) -> dict[str, Any]:
-    intent = d.intent
+def deployment_summary(d: Deployment | DeploymentSummary) -> dict[str, Any]:
+    s = DeploymentSummary.of(d) if isinstance(d, Deployment) else d
     return {
-        "id": d.id, "name": intent.name, "description": intent.description, "status": d.status.value,
-        "environment": intent.environment.value, "strategy": intent.strategy.value, "providers": intent.providers,
-        "tenant_id": d.tenant_id, "initiated_by": d.initiated_by, "created_at": _time(d.created_at),
-        "updated_at": _time(d.updated_at), "execution_arn": d.execution_arn, "error_message": d.error_message,
-        "resource_count": len(intent.resources),
+        "id": s.id, "name": s.name, "description": s.description, "status": s.status.value,
+        "environment": s.environment, "strategy": s.strategy, "providers": s.providers, "tenant_id": s.tenant_id,
+        "initiated_by": s.initiated_by, "created_at": _time(s.created_at), "updated_at": _time(s.updated_at),
+        "execution_arn": s.execution_arn, "error_message": s.error_message, "resource_count": s.resource_count,
     }
 
 

@@ -145,3 +145,9 @@ class Throttled(DomainError):
 
 class AuthenticationFailed(DomainError):
     code = "unauthorized"
+
+
+class IdempotencyKeyReused(DomainError):
+    """A client's Idempotency-Key came back with a different request body."""
+
+    code = "idempotency_key_reused"

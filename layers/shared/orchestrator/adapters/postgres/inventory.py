@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
@@ -14,6 +15,16 @@ from .repositories import is_uuid
 
 _COLUMNS = """id::text, tenant_id, provider, region, resource_type, name, provider_resource_id, properties, tags,
     deployment_id::text, created_at, updated_at"""
+
+
+_UPSERT = f"""
+    INSERT INTO cloud_resources (id, tenant_id, provider, region, resource_type, name, resource_identifier,
+                                 provider_resource_id, properties, tags, deployment_id, created_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT (tenant_id, resource_identifier) DO UPDATE SET
+        provider_resource_id = EXCLUDED.provider_resource_id, properties = EXCLUDED.properties,
+        tags = EXCLUDED.tags, deployment_id = EXCLUDED.deployment_id
+    RETURNING {_COLUMNS}"""
 
 
 def _resource(row: dict[str, Any]) -> CloudResource:
@@ -40,17 +51,18 @@ class PgInventory:
                          (tenant_id, resource_id))
 
     def upsert(self, resource: CloudResource) -> CloudResource:
-        stored = self._one(f"""
-            INSERT INTO cloud_resources (id, tenant_id, provider, region, resource_type, name, resource_identifier,
-                                         provider_resource_id, properties, tags, deployment_id, created_at)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-            ON CONFLICT (tenant_id, resource_identifier) DO UPDATE SET
-                provider_resource_id = EXCLUDED.provider_resource_id, properties = EXCLUDED.properties,
-                tags = EXCLUDED.tags, deployment_id = EXCLUDED.deployment_id
-            RETURNING {_COLUMNS}""", (
-            resource.id, resource.tenant_id, resource.provider.value, resource.region, resource.resource_type.value,
-            resource.name, resource.identifier, resource.provider_resource_id, Jsonb(resource.properties),
-            Jsonb(resource.tags), resource.deployment_id, resource.created_at))
+        args = (resource.id, resource.tenant_id, resource.provider.value, resource.region,
+                resource.resource_type.value, resource.name, resource.identifier, resource.provider_resource_id,
+                Jsonb(resource.properties), Jsonb(resource.tags), resource.deployment_id, resource.created_at)
+        try:
+            stored = self._one(_UPSERT, args)
+        except psycopg.errors.UniqueViolation as exc:
+            # ON CONFLICT only absorbs conflicts on the identifier. Two writers creating one record at once (same
+            # deterministic id) can also collide on the primary key, which is checked first: the loser fails here
+            # once the winner has committed, and its retry now finds the row and updates it.
+            if exc.diag.constraint_name != "cloud_resources_pkey":
+                raise
+            stored = self._one(_UPSERT, args)
         assert stored is not None
         return stored
 

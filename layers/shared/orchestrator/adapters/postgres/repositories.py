@@ -87,7 +87,7 @@ class PgDeploymentRepository:
             "strategy": intent.strategy.value, "status": deployment.status.value,
             "intent": Jsonb(intent.model_dump(mode="json")), "initiated_by": deployment.initiated_by,
             "key": idempotency_key, "created_at": deployment.created_at,
-            "events": _event_rows(deployment.pending_events),
+            "updated_at": deployment.updated_at, "events": _event_rows(deployment.pending_events),
         }
         with self._db.connection() as conn:
             row = conn.execute(f"""
@@ -95,7 +95,7 @@ class PgDeploymentRepository:
                     INSERT INTO deployments (id, tenant_id, name, description, environment, strategy, status, intent,
                                              initiated_by, idempotency_key, created_at, updated_at)
                     VALUES (%(id)s, %(tenant_id)s, %(name)s, %(description)s, %(environment)s, %(strategy)s,
-                            %(status)s, %(intent)s, %(initiated_by)s, %(key)s, %(created_at)s, %(created_at)s)
+                            %(status)s, %(intent)s, %(initiated_by)s, %(key)s, %(created_at)s, %(updated_at)s)
                     ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
                     RETURNING id, tenant_id
                 ), {_APPEND_EVENTS}
@@ -194,7 +194,9 @@ class PgDeploymentRepository:
                 RETURNING id, tenant_id, version, updated_at
             ), {_APPEND_EVENTS}
             SELECT version, updated_at FROM target"""
-        with self._db.transaction(pipeline=steps is not None) as conn:
+        # Without steps the change and its events are one statement, atomic on its own: one round trip, where
+        # BEGIN ... COMMIT around it would cost three.
+        with self._db.transaction(pipeline=True) if steps is not None else self._db.connection() as conn:
             row = conn.execute(sql, params).fetchone()
             if row is None:
                 raise ConcurrencyConflict(
@@ -207,6 +209,8 @@ class PgDeploymentRepository:
         return deployment
 
     def approval_token(self, deployment_id: str) -> str | None:
+        if not is_uuid(deployment_id):
+            return None
         with self._db.connection() as conn:
             row = conn.execute("SELECT approval_task_token FROM deployments WHERE id = %s",
                                (deployment_id,)).fetchone()

@@ -1,9 +1,15 @@
+from typing import Any
+
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from pydantic import BaseModel
 
 from ...domain.catalogue import Environment
 from ...domain.errors import FieldError, ValidationFailed
 from ...domain.lifecycle import DeploymentStatus
+from ...domain.users import User
+from ...idempotency import once_per_client_key
+from ...observability import MetricUnit, metrics
 from ...usecases import deployments as uc
 from ...usecases.requests import ApproveBody, RejectBody, parse
 from ...wiring import services
@@ -30,12 +36,31 @@ def _full(deployment):
     return deployment_view(deployment, svc.deployments.get_plan(deployment.id), svc.steps.list(deployment.id))
 
 
+class CreateRequest(BaseModel):
+    tenant_id: str
+    idempotency_key: str | None
+    correlation_id: str
+    user: User
+    body: Any
+
+
+def _create(request: CreateRequest) -> dict[str, Any]:
+    deployment = uc.create_deployment(services(), request.user, request.body, correlation_id=request.correlation_id,
+                                      idempotency_key=request.idempotency_key)
+    metrics.add_metric(name="DeploymentsCreated", unit=MetricUnit.Count, value=1)
+    return _full(deployment)
+
+
+_create_once = once_per_client_key()(_create)
+
+
 @router.post("/deployments", summary="Create a deployment from an intent and start its workflow", tags=TAGS)
 def create():
-    deployment = uc.create_deployment(services(), current_user(router), json_body(router),
-                                      correlation_id=correlation_id(router),
-                                      idempotency_key=header(router, "Idempotency-Key"))
-    return Response(status_code=201, content_type="application/json", body=_full(deployment))
+    user = current_user(router)
+    request = CreateRequest(tenant_id=user.tenant_id, idempotency_key=header(router, "Idempotency-Key"),
+                            correlation_id=correlation_id(router), user=user, body=json_body(router))
+    body = _create_once(request=request) if request.idempotency_key else _create(request)
+    return Response(status_code=201, content_type="application/json", body=body)
 
 
 @router.get("/deployments", summary="List deployments of the caller's tenant", tags=TAGS)
