@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .cloud import LocalCloud
 from .servers import default_data_dir, start_servers
+from .targets import RemoteAws
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,9 +35,16 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    remote = os.environ.get("AWS_ENDPOINT_URL")
+    if remote and not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
+        parser.error("with AWS_ENDPOINT_URL (LocalStack), set DATABASE_URL and REDIS_URL too: its Lambda containers "
+                     "cannot reach servers on this machine's loopback (see infra/localstack/README.md)")
     servers = start_servers(args.data_dir)
     cloud = LocalCloud(database_url=servers.database_url, redis_url=servers.redis_url, aws_port=args.aws_port,
-                       api_port=args.api_port, secrets_file=Path(args.data_dir) / "local-secrets.json")
+                       api_port=args.api_port, secrets_file=Path(args.data_dir) / "local-secrets.json",
+                       target=RemoteAws(remote, os.environ.get("AWS_REGION", "us-east-1")) if remote else None,
+                       lambda_database_url=os.environ.get("LAMBDA_DATABASE_URL"),
+                       lambda_redis_url=os.environ.get("LAMBDA_REDIS_URL"))
     try:
         cloud.start()
         _banner(cloud, args.data_dir, time.monotonic() - started)

@@ -1,6 +1,7 @@
 """The REST API on http://127.0.0.1:3000: each HTTP request goes through the API Gateway emulation.
 
-Also serves, under /_local/, what only a local cloud has: firing a schedule now (tests and demos).
+Also serves, under /_local/, what only a local cloud has: firing a schedule now (tests and demos); and under
+/console/, the static console page (console/) with the state machine definition as /console/asl.json.
 """
 
 from __future__ import annotations
@@ -9,12 +10,36 @@ import json
 import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from .cloud import LocalCloud
 
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+ROOT = Path(__file__).resolve().parents[2]
+CONSOLE_DIR = ROOT / "console"
+CONSOLE_ASL = ROOT / "statemachines" / "deployment_lifecycle.asl.json"
+# Only these kinds of file are served from console/ (so its README, say, is not).
+CONSOLE_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+                 ".css": "text/css; charset=utf-8", ".json": "application/json", ".svg": "image/svg+xml",
+                 ".png": "image/png", ".ico": "image/x-icon"}
+
+
+def console_file(path: str) -> Path | None:
+    """The file under console/ that a /console/... path names, or None (unknown, hidden, or outside the folder)."""
+    rest = unquote(path).removeprefix("/console/")
+    if rest == "asl.json":
+        return CONSOLE_ASL
+    parts = rest.split("/") if rest else ["index.html"]
+    if any(p in ("", ".", "..") or p.startswith(".") or "\\" in p or "\0" in p for p in parts):
+        return None
+    root = CONSOLE_DIR.resolve()
+    candidate = root.joinpath(*parts).resolve()  # a symlink out of the folder is caught below
+    if not candidate.is_relative_to(root) or candidate.suffix not in CONSOLE_TYPES \
+            or not candidate.is_file():
+        return None
+    return candidate
 
 
 def _handler_for(cloud: LocalCloud) -> type[BaseHTTPRequestHandler]:
@@ -53,9 +78,27 @@ def _handler_for(cloud: LocalCloud) -> type[BaseHTTPRequestHandler]:
                 return True
             return False
 
+        def _console(self, url) -> None:
+            if url.path == "/console":  # so that the page's relative URLs resolve under /console/
+                self._send(301, {"Location": "/console/" + (f"?{url.query}" if url.query else "")}, b"")
+                return
+            if self.command not in ("GET", "HEAD"):
+                self.close_connection = True  # any request body stays unread
+                self._send(405, {"Allow": "GET, HEAD", "Content-Type": "text/plain"}, b"method not allowed")
+                return
+            file = console_file(url.path)
+            if file is None:
+                self._send(404, {"Content-Type": "text/plain"}, b"not found")
+                return
+            self._send(200, {"Content-Type": CONSOLE_TYPES[file.suffix], "Cache-Control": "no-cache",
+                             "X-Content-Type-Options": "nosniff"}, file.read_bytes())
+
         def _handle(self) -> None:
             url = urlsplit(self.path)
             if url.path.startswith("/_local/") and self._local(url.path):
+                return
+            if url.path == "/console" or url.path.startswith("/console/"):
+                self._console(url)
                 return
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_BODY_BYTES:

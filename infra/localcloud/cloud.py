@@ -12,6 +12,7 @@ from typing import Any
 from .deploy import Deployed, Schedule, deploy, local_process_environment
 from .emulator import AwsEmulator
 from .gateway import ApiGateway, GatewayResponse
+from .targets import Target
 from .template import Stack
 
 
@@ -25,6 +26,11 @@ class LocalCloud:
     extra_environment: dict[str, str] = field(default_factory=dict)
     # Where generated secrets (admin password, token key) are kept, so they survive a restart with the same data.
     secrets_file: Path | None = None
+    # Deploy to an AWS-compatible endpoint (LocalStack) instead of the built-in emulator. Its Lambda containers
+    # reach the data stores at these URLs (default: the same as this process uses).
+    target: Target | None = None
+    lambda_database_url: str | None = None
+    lambda_redis_url: str | None = None
     emulator: AwsEmulator | None = None
     deployed: Deployed | None = None
     gateway: ApiGateway | None = None
@@ -36,22 +42,24 @@ class LocalCloud:
         from orchestrator import wiring
         from orchestrator.provisioning import provision
 
-        self.emulator = AwsEmulator(port=self.aws_port).start()
+        self.emulator = self.target.start() if self.target else AwsEmulator(port=self.aws_port).start()
         stack = Stack.load()
         kept = json.loads(self.secrets_file.read_text()) if self.secrets_file and self.secrets_file.exists() else {}
-        self.deployed = deploy(self.emulator, stack, database_url=self.database_url, redis_url=self.redis_url,
+        self.deployed = deploy(self.emulator, stack, database_url=self.lambda_database_url or self.database_url,
+                               redis_url=self.lambda_redis_url or self.redis_url,
                                extra_environment=self.extra_environment, secret_values=kept)
         if self.secrets_file is not None and kept != self.deployed.secret_values:
             self.secrets_file.parent.mkdir(parents=True, exist_ok=True)
             descriptor = os.open(self.secrets_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(descriptor, "w") as out:
                 json.dump(self.deployed.secret_values, out)
-        environment = local_process_environment(self.emulator, self.deployed)
+        environment = {**local_process_environment(self.emulator, self.deployed),
+                       "DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url}
         self._saved_environment = {key: os.environ.get(key) for key in environment}
         os.environ.update(environment)
         wiring.reset()  # adapters built before now point elsewhere
         provision()
-        self.gateway = ApiGateway(stack, self.deployed, self.emulator.runtime)
+        self.gateway = ApiGateway(stack, self.deployed, self.emulator.invoke)
         if self.api_port is not None:
             from .api_server import ApiServer
 

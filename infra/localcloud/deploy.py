@@ -1,8 +1,9 @@
 """Deploy template.yaml into the local AWS emulator: the same functions, layer, state machines, event buses,
 schedules and secrets the template declares, nothing listed by hand.
 
-Handlers run in this process, so their environment is one: the union of every function's resolved variables.
-Only the data plane is local: DATABASE_URL and REDIS_URL point at the embedded servers (the URL carries the
+The target is the built-in emulator (handlers in this process, so their environment is one: the union of every
+function's resolved variables) or LocalStack (`targets.RemoteAws`: code and layer zipped and uploaded). Only the
+data plane differs from AWS: DATABASE_URL and REDIS_URL point at the local servers (the URL carries the
 credentials, so no database secret is read), and the migrations come from the work tree.
 """
 
@@ -12,12 +13,12 @@ import json
 import os
 import secrets
 import string
-import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from .emulator import ACCOUNT_ID, AwsEmulator
+from .emulator import ACCOUNT_ID
 from .lambdas import FunctionCode
+from .targets import Target
 from .template import Resolver, Stack
 
 # Variables whose AWS value makes no sense on one machine: replaced by the deploy's own (see `local_overrides`).
@@ -62,7 +63,7 @@ def _generate(spec: dict[str, Any]) -> str:
     return value
 
 
-def deploy(emulator: AwsEmulator, stack: Stack, *, database_url: str, redis_url: str,
+def deploy(emulator: Target, stack: Stack, *, database_url: str, redis_url: str,
            stack_name: str = "orchestrator-local", extra_environment: dict[str, str] | None = None,
            secret_values: dict[str, str] | None = None) -> Deployed:
     """`secret_values` gives secrets a value kept from an earlier run (by logical id); the others are generated
@@ -119,12 +120,9 @@ def deploy(emulator: AwsEmulator, stack: Stack, *, database_url: str, redis_url:
             if environment.get(key, value) != value:
                 raise ValueError(f"{key} differs between functions; in-process handlers share one environment")
         environment.update(env)
-        for layer in fn.layers:
-            if str(layer) not in sys.path:  # the layer's code is importable as Lambda would mount it
-                sys.path.append(str(layer))
         emulator.create_function(
             FunctionCode(name=names[fn.logical_id], code_dir=fn.code_dir, handler=fn.handler,
-                         timeout_seconds=fn.timeout_seconds, memory_mb=fn.memory_mb), env)
+                         timeout_seconds=fn.timeout_seconds, memory_mb=fn.memory_mb), env, layers=fn.layers)
     environment.update({k: v for k, v in overrides.items() if k not in environment})
 
     schedules = []
@@ -147,7 +145,7 @@ def deploy(emulator: AwsEmulator, stack: Stack, *, database_url: str, redis_url:
                     environment=environment, public_routes=public)
 
 
-def local_process_environment(emulator: AwsEmulator, deployed: Deployed) -> dict[str, str]:
+def local_process_environment(emulator: Target, deployed: Deployed) -> dict[str, str]:
     """What os.environ must hold for the in-process handlers: their variables, and the emulator as AWS."""
     return {
         **deployed.environment,

@@ -11,7 +11,10 @@ import json
 import logging
 import os
 import socket
+import sys
 import zipfile
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -93,7 +96,11 @@ class AwsEmulator:
     def role_arn(self, role: str) -> str:
         return f"arn:aws:iam::{ACCOUNT_ID}:role/{role}"
 
-    def create_function(self, code: FunctionCode, environment: dict[str, str] | None = None) -> str:
+    def create_function(self, code: FunctionCode, environment: dict[str, str] | None = None,
+                        layers: Sequence[Path] = ()) -> str:
+        for layer in layers:
+            if str(layer) not in sys.path:  # the layer's code is importable as Lambda would mount it
+                sys.path.append(str(layer))
         self.runtime.register(code)
         response = self.client("lambda").create_function(
             FunctionName=code.name, Runtime="python3.12", Role=self.role_arn(LAMBDA_ROLE), Handler=code.handler,
@@ -101,6 +108,10 @@ class AwsEmulator:
             Environment={"Variables": environment or {}},
         )
         return response["FunctionArn"]
+
+    def invoke(self, name: str, arn: str, event: Any) -> tuple[str, bool]:
+        """Call a function the way API Gateway does (synchronously); returns (payload JSON, errored)."""
+        return self.runtime.invoke(name, arn, event)
 
     def create_state_machine(self, name: str, definition: str) -> str:
         response = self.client("stepfunctions").create_state_machine(

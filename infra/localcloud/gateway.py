@@ -10,12 +10,15 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from .deploy import Deployed
-from .lambdas import InProcessLambdaRuntime
 from .template import Resolver, Stack
+
+# (function name, function ARN, event) -> (payload JSON, errored): how the gateway reaches a function.
+Invoke = Callable[[str, str, Any], tuple[str, bool]]
 
 # API Gateway's own answers where the template sets no gateway response.
 DEFAULT_RESPONSES = {
@@ -69,8 +72,8 @@ def _pattern(path: str) -> re.Pattern:
 
 
 class ApiGateway:
-    def __init__(self, stack: Stack, deployed: Deployed, runtime: InProcessLambdaRuntime, *, stage: str = "local"):
-        self._runtime, self._deployed, self.stage = runtime, deployed, stage
+    def __init__(self, stack: Stack, deployed: Deployed, invoke: Invoke, *, stage: str = "local"):
+        self._invoke_function, self._deployed, self.stage = invoke, deployed, stage
         api_id, api = next(iter(stack.of_type("AWS::Serverless::Api").items()))
         props = api["Properties"]
         resolver = Resolver(parameters=stack.parameter_defaults())
@@ -167,7 +170,7 @@ class ApiGateway:
 
     def _invoke(self, logical_id: str, event: dict[str, Any]) -> tuple[str, bool]:
         name = self._deployed.function_names[logical_id]
-        return self._runtime.invoke(name, self._deployed.function_arns[logical_id], event)
+        return self._invoke_function(name, self._deployed.function_arns[logical_id], event)
 
     def _authorize(self, route: Route, method: str, path: str, headers: dict[str, str],
                    query: dict[str, list[str]], path_parameters: dict[str, str],
