@@ -13,29 +13,11 @@ from typing import Any
 
 from orchestrator.domain.errors import DependencyUnavailable
 
+from .clients import client
+
 _DEPENDENCY = "secretsmanager"
 _lock = threading.Lock()
-_clients: dict[tuple[str | None, float], Any] = {}
 _cache: dict[str, tuple[float, dict[str, Any]]] = {}
-
-
-def _client(region: str | None, timeout_seconds: float):
-    key = (region, timeout_seconds)
-    with _lock:
-        client = _clients.get(key)
-        if client is None:
-            import boto3
-            from botocore.config import Config
-
-            config = Config(
-                connect_timeout=timeout_seconds,
-                read_timeout=timeout_seconds,
-                retries={"max_attempts": 2, "mode": "standard"},
-            )
-            # AWS_ENDPOINT_URL (the local cloud) is honoured by boto3 itself.
-            client = boto3.client("secretsmanager", region_name=region, config=config)
-            _clients[key] = client
-        return client
 
 
 def get_secret_json(
@@ -58,7 +40,8 @@ def get_secret_json(
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        response = _client(region, timeout_seconds).get_secret_value(SecretId=secret_id)
+        response = client("secretsmanager", region=region, timeout_seconds=timeout_seconds).get_secret_value(
+            SecretId=secret_id)
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "ClientError")
         raise DependencyUnavailable(_DEPENDENCY, f"GetSecretValue failed: {code}") from None

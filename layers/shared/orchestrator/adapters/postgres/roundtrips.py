@@ -15,6 +15,7 @@ Dev-only: libpq tracing works on Linux only and costs a file write per message.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,16 +26,13 @@ import psycopg
 
 from .pool import Database
 
+# A message line: [timestamp TAB] direction TAB length TAB type. Query texts and parameters may span further lines.
+_MESSAGE = re.compile(r"^(?:[^\t]*\t)?([FB])\t\d+\t")
+
 
 def round_trips_in_trace(text: str) -> int:
-    """Client-to-server turns in a libpq trace: each run of F lines followed by a B line."""
-    directions = []
-    for line in text.splitlines():
-        fields = line.split("\t")
-        # With timestamps (the default) the direction is the second field, without them the first.
-        direction = next((f for f in fields[:2] if f in ("F", "B")), None)
-        if direction is not None:
-            directions.append(direction)
+    """Client-to-server turns in a libpq trace: each run of F messages followed by a B message."""
+    directions = [m.group(1) for m in map(_MESSAGE.match, text.splitlines()) if m]
     return sum(1 for before, after in zip(directions, directions[1:], strict=False) if (before, after) == ("F", "B"))
 
 
@@ -72,7 +70,7 @@ def count_round_trips(db: Database) -> Iterator[RoundTrips]:
     Everything using `db` meanwhile is counted, whatever thread it runs in: count single-threaded code.
     """
     trips = RoundTrips()
-    original = db.connection
+    original, shadowed = db.connection, vars(db).get("connection")
 
     @contextmanager
     def traced_connection() -> Iterator[psycopg.Connection]:
@@ -83,4 +81,7 @@ def count_round_trips(db: Database) -> Iterator[RoundTrips]:
     try:
         yield trips
     finally:
-        del db.connection  # back to the class's method
+        if shadowed is None:
+            del db.connection  # back to the class's method
+        else:
+            db.connection = shadowed  # an enclosing count_round_trips
