@@ -189,6 +189,8 @@ def test_scheduled_drift_scan_reports_tampering_and_remediation_goes_through_app
     remediation = operator.call("POST", f"/api/v1/drift/reports/{report['id']}/remediate")
     assert remediation.status == 201, remediation.body
     fix = operator.wait_for(remediation.body["id"], "awaiting_approval")
+    reports = operator.call("GET", f"/api/v1/drift/reports?deployment_id={created['id']}").body["items"]
+    assert reports[0]["remediation_deployment_id"] == fix["id"]
     approver = operator  # an operator may approve outside production
     assert approver.call("POST", f"/api/v1/deployments/{fix['id']}/approve").status == 200
     assert operator.wait_for(fix["id"], {"completed", "failed", "rolled_back"})["status"] == "completed"

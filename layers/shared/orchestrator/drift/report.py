@@ -65,6 +65,8 @@ class DriftReport(BaseModel):
     scan_type: ScanType = "scheduled"
     items: list[DriftItem] = Field(default_factory=list)
     created_at: datetime = Field(default_factory=utcnow)
+    # The deployment created to restore the expected state, once someone asked for one.
+    remediation_deployment_id: str | None = None
 
     @computed_field
     @property

@@ -391,6 +391,7 @@ class PgDriftRepository:
 def _report(row: dict[str, Any]) -> DriftReport:
     return DriftReport(id=row["id"], tenant_id=row["tenant_id"], deployment_id=row["deployment_id"],
                        scan_type=row["scan_type"], created_at=row["created_at"],
+                       remediation_deployment_id=row["remediation_deployment_id"],
                        items=[DriftItem.model_validate(i) for i in row["items"]])
 
 
