@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import threading
 import time
@@ -14,9 +13,11 @@ import psycopg
 import pytest
 from psycopg import errors
 from psycopg.conninfo import conninfo_to_dict
+from waits import wait_until_healthy
 
 from orchestrator.adapters.postgres.fencing import check_fence
 from orchestrator.adapters.postgres.pool import Database, get_database
+from orchestrator.adapters.postgres.roundtrips import traced
 from orchestrator.domain.errors import DatabaseUnavailable, StaleFencingToken
 from orchestrator.settings import Settings
 
@@ -33,18 +34,6 @@ def blackhole() -> Iterator[int]:
         yield listener.getsockname()[1]
     finally:
         listener.close()
-
-
-def _wait_until_healthy(database: Database, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            database.ping()
-            return
-        except DatabaseUnavailable:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
 
 
 def test_statements_commit_on_their_own_and_transactions_roll_back(db):
@@ -111,15 +100,9 @@ def test_stopped_postgres_is_unavailable_then_recovers(server_control, database_
                 database.ping()
 
         server_control.start_postgres()
-        _wait_until_healthy(database)
+        wait_until_healthy(database)
         with database.connection() as conn:
             assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] >= 1
-
-
-def _round_trips(trace: Path) -> int:
-    """Client-to-server turns in a libpq protocol trace: each F... run followed by a B... run."""
-    directions = [line.split("\t")[1] for line in trace.read_text().splitlines() if "\t" in line]
-    return sum(1 for before, after in zip(directions, directions[1:], strict=False) if (before, after) == ("F", "B"))
 
 
 def test_fenced_transition_with_audit_costs_three_round_trips(db, tmp_path: Path):
@@ -131,10 +114,8 @@ def test_fenced_transition_with_audit_costs_three_round_trips(db, tmp_path: Path
             (deployment_id,),
         )
 
-    trace = tmp_path / "libpq.trace"
-    with db.transaction(pipeline=True) as conn:
-        fd = os.open(trace, os.O_WRONLY | os.O_CREAT, 0o600)
-        conn.pgconn.trace(fd)
+    trips: list[int] = []
+    with db.transaction(pipeline=True) as conn, traced(conn, trips.append):
         check_fence(conn, f"deployment:{deployment_id}", 42)
         (version,) = conn.execute(
             "UPDATE deployments SET status = 'planned', version = version + 1 "
@@ -146,11 +127,9 @@ def test_fenced_transition_with_audit_costs_three_round_trips(db, tmp_path: Path
             "VALUES (%s, 't1', 'status_changed', 'alice', 'pending', 'planned')",
             (deployment_id,),
         )
-    conn.pgconn.untrace()
-    os.close(fd)
 
     assert version == 2
-    assert _round_trips(trace) <= 3
+    assert trips[0] <= 3
     with db.connection() as conn:
         assert conn.execute("SELECT count(*) FROM deployment_events").fetchone() == (1,)
 

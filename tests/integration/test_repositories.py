@@ -14,6 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from waits import wait_until_healthy
 
 from orchestrator.adapters.postgres.inventory import PgInventory, PgResultStore
 from orchestrator.adapters.postgres.pool import Database
@@ -670,18 +671,6 @@ def test_repository_calls_stay_within_three_round_trips_whatever_the_size(db, de
 # PostgreSQL down -----------------------------------------------------------------------------------------------------
 
 
-def _wait_until_healthy(database: Database, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            database.ping()
-            return
-        except DatabaseUnavailable:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-
-
 def _wait_for_statement(conninfo: str, wait_event: str, query_pattern: str, timeout: float = 10.0) -> None:
     """Until a session of this database waits on `wait_event` in a statement LIKE `query_pattern` || '%'."""
     with psycopg.connect(conninfo, autocommit=True) as watcher:
@@ -749,7 +738,7 @@ def test_stopped_postgres_raises_database_unavailable_and_leaves_nothing_half_wr
         assert fresh.version == 1 and len(fresh.pending_events) == 1  # nothing recorded as saved
 
         server_control.start_postgres()
-        _wait_until_healthy(db)
+        wait_until_healthy(db)
         with db.connection() as conn:
             conn.execute("DROP TRIGGER stall ON deployment_steps")
 

@@ -30,8 +30,7 @@ def plan_view(plan: Plan) -> dict[str, Any]:
         } for s in plan.steps],
         "estimated_total_duration_seconds": plan.estimated_total_duration_seconds,
         "estimated_monthly_cost": plan.estimated_monthly_cost,
-        "risk_assessment": plan.risk_assessment.value if hasattr(plan.risk_assessment, "value")
-        else plan.risk_assessment,
+        "risk_assessment": plan.risk_assessment.value,
         "risk_reasons": plan.risk_reasons,
         "policy": plan.policy.model_dump(mode="json"),
         "requires_approval": plan.requires_approval,
