@@ -148,6 +148,11 @@ def server_control(servers: Servers) -> Iterator[Servers]:
         pytest.skip("needs the embedded servers (DATABASE_URL / REDIS_URL point at external ones)")
     yield servers
     _ensure_running(servers)
+    # The process-wide pools (the local cloud's handlers use them) still hold connections the outage broke: a
+    # real Lambda would meet one failed request and recover; tests after this one should not.
+    from orchestrator import wiring
+
+    wiring.reset()
 
 
 @pytest.fixture

@@ -71,7 +71,10 @@ class AwsEmulator:
         self._server.start()
         iam = self.client("iam")
         for role in (LAMBDA_ROLE, STATES_ROLE):
-            iam.create_role(RoleName=role, AssumeRolePolicyDocument=_TRUST)
+            try:
+                iam.create_role(RoleName=role, AssumeRolePolicyDocument=_TRUST)
+            except iam.exceptions.EntityAlreadyExistsException:
+                pass  # moto's backends are per process: an earlier emulator in this process made it
         return self
 
     def stop(self) -> None:

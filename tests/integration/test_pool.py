@@ -187,59 +187,55 @@ def test_process_wide_database_follows_settings(app_env: Settings):
     database.ping()
 
 
-def test_credentials_from_secrets_manager(database_url: str, monkeypatch: pytest.MonkeyPatch):
-    """DB_SECRET_ARN: an RDS-format secret supplies the credentials (moto stands in for AWS). DATABASE_URL, when
-    set, decides where to connect even if the secret names another host, as an RDS-attached secret does."""
-    moto = pytest.importorskip("moto")
+@pytest.fixture
+def secretsmanager(local_cloud, monkeypatch: pytest.MonkeyPatch):
+    """Secrets Manager of the local cloud's AWS emulator (moto's state is per process: an in-process `mock_aws`
+    would wipe the local cloud's own secrets when it ends)."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", local_cloud.emulator.endpoint_url)
+    return local_cloud.emulator.client("secretsmanager")
+
+
+def test_credentials_from_secrets_manager(database_url: str, secretsmanager):
+    """DB_SECRET_ARN: an RDS-format secret supplies the credentials. DATABASE_URL, when set, decides where to
+    connect even if the secret names another host, as an RDS-attached secret does."""
     from orchestrator.adapters.aws import secrets
     from orchestrator.adapters.postgres.migrations import migrate
 
     parts = conninfo_to_dict(database_url)
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "eu-west-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     secrets.invalidate()
-    with moto.mock_aws():
-        import boto3
+    client = secretsmanager
 
-        client = boto3.client("secretsmanager", region_name="eu-west-1")
+    def secret(**location) -> str:
+        credentials = {"username": parts["user"], "password": parts["password"], "engine": "postgres"}
+        return client.create_secret(
+            Name=f"db-{uuid.uuid4().hex[:8]}", SecretString=json.dumps({**credentials, **location})
+        )["ARN"]
 
-        def secret(**location) -> str:
-            credentials = {"username": parts["user"], "password": parts["password"], "engine": "postgres"}
-            return client.create_secret(
-                Name=f"db-{uuid.uuid4().hex[:8]}", SecretString=json.dumps({**credentials, **location})
-            )["ARN"]
+    full = secret(host=parts["host"], port=int(parts["port"]), dbname=parts["dbname"])
+    elsewhere = secret(host="cluster.invalid", port=1, dbname="wrong")
+    url_without_credentials = f"postgresql://{parts['host']}:{parts['port']}/{parts['dbname']}"
 
-        full = secret(host=parts["host"], port=int(parts["port"]), dbname=parts["dbname"])
-        elsewhere = secret(host="cluster.invalid", port=1, dbname="wrong")
-        url_without_credentials = f"postgresql://{parts['host']}:{parts['port']}/{parts['dbname']}"
+    for settings in (
+        Settings(db_secret_arn=full, aws_region="us-east-1", db_pool_timeout_seconds=3),
+        Settings(
+            database_url=url_without_credentials,
+            db_secret_arn=elsewhere,
+            aws_region="us-east-1",
+            db_pool_timeout_seconds=3,
+        ),
+    ):
+        with Database.from_settings(settings) as database:
+            with database.connection() as conn:
+                assert conn.execute("SELECT current_database()").fetchone() == (parts["dbname"],)
+        assert migrate(settings) == []  # already migrated: connected to the right database
 
-        for settings in (
-            Settings(db_secret_arn=full, aws_region="eu-west-1", db_pool_timeout_seconds=3),
-            Settings(
-                database_url=url_without_credentials,
-                db_secret_arn=elsewhere,
-                aws_region="eu-west-1",
-                db_pool_timeout_seconds=3,
-            ),
-        ):
-            with Database.from_settings(settings) as database:
-                with database.connection() as conn:
-                    assert conn.execute("SELECT current_database()").fetchone() == (parts["dbname"],)
-            assert migrate(settings) == []  # already migrated: connected to the right database
-
-        missing = Settings(db_secret_arn=full + "-missing", aws_region="eu-west-1", db_pool_timeout_seconds=1)
-        with Database.from_settings(missing) as database, pytest.raises(DatabaseUnavailable):
-            database.ping()
+    missing = Settings(db_secret_arn=full + "-missing", aws_region="us-east-1", db_pool_timeout_seconds=1)
+    with Database.from_settings(missing) as database, pytest.raises(DatabaseUnavailable):
+        database.ping()
     secrets.invalidate()
 
 
-def test_rotated_password_is_used_by_new_connections(servers, database_url: str, monkeypatch: pytest.MonkeyPatch):
-    moto = pytest.importorskip("moto")
+def test_rotated_password_is_used_by_new_connections(servers, database_url: str, secretsmanager):
     if servers.admin_database_url is None:
         pytest.skip("needs the embedded server's superuser to create a throwaway role")
     from psycopg import sql
@@ -250,40 +246,30 @@ def test_rotated_password_is_used_by_new_connections(servers, database_url: str,
     parts = conninfo_to_dict(database_url)
     with psycopg.connect(servers.admin_database_url, autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD 'first'").format(sql.Identifier(role)))
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "t",
-        "AWS_SECRET_ACCESS_KEY": "t",
-        "AWS_DEFAULT_REGION": "eu-west-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     secrets.invalidate()
+    client = secretsmanager
     try:
-        with moto.mock_aws():
-            import boto3
-
-            client = boto3.client("secretsmanager", region_name="eu-west-1")
-            arn = client.create_secret(Name=role, SecretString=json.dumps({"username": role, "password": "first"}))[
-                "ARN"
-            ]
-            settings = Settings(
-                database_url=f"postgresql://{parts['host']}:{parts['port']}/{parts['dbname']}",
-                db_secret_arn=arn,
-                aws_region="eu-west-1",
-                db_secret_cache_seconds=0,  # re-read at every new connection
-                db_pool_timeout_seconds=3,
-            )
-            with Database.from_settings(settings) as database:
-                database.ping()
-                with psycopg.connect(servers.admin_database_url, autocommit=True) as admin:
-                    admin.execute(sql.SQL("ALTER ROLE {} PASSWORD 'second'").format(sql.Identifier(role)))
-                client.put_secret_value(SecretId=arn, SecretString=json.dumps({"username": role, "password": "second"}))
-                # Holding max_size connections at once forces some opened after the rotation; they can only
-                # have logged in with the new password.
-                with ExitStack() as held:
-                    connections = [held.enter_context(database.connection()) for _ in range(settings.db_pool_max_size)]
-                    assert "second" in {conn.info.password for conn in connections}
-                    assert all(conn.execute("SELECT 1").fetchone() == (1,) for conn in connections)
+        arn = client.create_secret(Name=role, SecretString=json.dumps({"username": role, "password": "first"}))[
+            "ARN"
+        ]
+        settings = Settings(
+            database_url=f"postgresql://{parts['host']}:{parts['port']}/{parts['dbname']}",
+            db_secret_arn=arn,
+            aws_region="us-east-1",
+            db_secret_cache_seconds=0,  # re-read at every new connection
+            db_pool_timeout_seconds=3,
+        )
+        with Database.from_settings(settings) as database:
+            database.ping()
+            with psycopg.connect(servers.admin_database_url, autocommit=True) as admin:
+                admin.execute(sql.SQL("ALTER ROLE {} PASSWORD 'second'").format(sql.Identifier(role)))
+            client.put_secret_value(SecretId=arn, SecretString=json.dumps({"username": role, "password": "second"}))
+            # Holding max_size connections at once forces some opened after the rotation; they can only
+            # have logged in with the new password.
+            with ExitStack() as held:
+                connections = [held.enter_context(database.connection()) for _ in range(settings.db_pool_max_size)]
+                assert "second" in {conn.info.password for conn in connections}
+                assert all(conn.execute("SELECT 1").fetchone() == (1,) for conn in connections)
     finally:
         secrets.invalidate()
         with psycopg.connect(servers.admin_database_url, autocommit=True) as admin:

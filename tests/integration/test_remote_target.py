@@ -1,13 +1,13 @@
-"""Deploying to an AWS-compatible endpoint (LocalStack's path) packages real code: checked against the emulator's
-own endpoint, which speaks the same Lambda and Step Functions APIs."""
+"""Deploying to an AWS-compatible endpoint (LocalStack's path) packages real code: checked against the local
+cloud's own endpoint, which speaks the same Lambda API (one emulator per process: moto's state is global)."""
 
 import io
+import uuid
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from localcloud.emulator import AwsEmulator
 from localcloud.lambdas import FunctionCode
 from localcloud.targets import RemoteAws
 
@@ -16,11 +16,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def endpoint():
-    emulator = AwsEmulator().start()
-    emulator.client("iam").create_role(RoleName="orchestrator-local-lambda", AssumeRolePolicyDocument="{}")
-    yield emulator.endpoint_url
-    emulator.stop()
+def endpoint(local_cloud):
+    iam = local_cloud.emulator.client("iam")
+    try:
+        iam.create_role(RoleName="orchestrator-local-lambda", AssumeRolePolicyDocument="{}")
+    except iam.exceptions.EntityAlreadyExistsException:
+        pass
+    return local_cloud.emulator.endpoint_url
 
 
 def test_remote_target_uploads_the_functions_code_and_its_layer(endpoint, tmp_path):
@@ -28,10 +30,11 @@ def test_remote_target_uploads_the_functions_code_and_its_layer(endpoint, tmp_pa
     (layer / "pkg").mkdir(parents=True)
     (layer / "pkg" / "__init__.py").write_text("VALUE = 1\n")
     remote = RemoteAws(endpoint).start()
-    arn = remote.create_function(FunctionCode(name="plan", code_dir=ROOT / "functions" / "plan"), {"A": "b"},
+    name = f"remote-plan-{uuid.uuid4().hex[:8]}"
+    arn = remote.create_function(FunctionCode(name=name, code_dir=ROOT / "functions" / "plan"), {"A": "b"},
                                  layers=[layer])
     lam = remote.client("lambda")
-    function = lam.get_function(FunctionName="plan")
+    function = lam.get_function(FunctionName=name)
     assert function["Configuration"]["FunctionArn"] == arn
     assert function["Configuration"]["Environment"]["Variables"] == {"A": "b"}
     layer_arn = function["Configuration"]["Layers"][0]["Arn"]
