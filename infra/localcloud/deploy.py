@@ -157,6 +157,8 @@ def local_process_environment(emulator: Target, deployed: Deployed) -> dict[str,
         # No X-Ray daemon and no CloudWatch agent here: traces off, metrics not printed.
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",
+        # In AWS each invocation has its own process and pool; here every function shares this process's one.
+        "DB_POOL_MAX_SIZE": os.environ.get("DB_POOL_MAX_SIZE", "24"),
     }
 
 

@@ -6,6 +6,7 @@ boto3 with `AWS_ENDPOINT_URL`. The same class serves the tests and the local clo
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
@@ -44,6 +45,27 @@ def _placeholder_zip() -> bytes:
     return buffer.getvalue()
 
 
+def _reuse_engine_clients() -> None:
+    """The ASL engine builds a new boto3 client for every Lambda task (tens of ms each); reuse one per region and
+    service instead. Clients are thread-safe, and the engine's calls carry no per-call client settings."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
+    build = lambda_eval_utils.boto_client_for
+    if getattr(build, "cache_info", None):
+        return
+    cache: dict[tuple[str, str], Any] = {}
+
+    @functools.wraps(build)
+    def cached(region: str, service: str, state_credentials: Any = None) -> Any:
+        key = (region, service)
+        if key not in cache:
+            cache[key] = build(region=region, service=service, state_credentials=state_credentials)
+        return cache[key]
+
+    cached.cache_info = lambda: len(cache)  # type: ignore[attr-defined]
+    lambda_eval_utils.boto_client_for = cached
+
+
 class AwsEmulator:
     def __init__(self, host: str = "127.0.0.1", port: int | None = None, region: str = "us-east-1"):
         self.host, self.port, self.region = host, port or free_port(host), region
@@ -67,6 +89,7 @@ class AwsEmulator:
         logging.getLogger("moto").setLevel(logging.CRITICAL)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self.runtime.install()
+        _reuse_engine_clients()
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         self._server.start()
         iam = self.client("iam")
