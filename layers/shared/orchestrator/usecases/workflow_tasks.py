@@ -124,14 +124,15 @@ def apply_step(svc: Services, deployment_id: str, step_id: str, correlation_id: 
     step = _step(svc, deployment_id, step_id)
     if step.status == StepStatus.SUCCEEDED:
         return _step_summary(step)
-    _ensure_executing(svc, deployment_id)
     with svc.locks.hold(resource_lock(step.tenant_id, step.resource_identifier)) as lease:
         step = _step(svc, deployment_id, step_id)  # fresh, now that we hold the resource
         if step.status == StepStatus.SUCCEEDED:
             return _step_summary(step)
         attempt = step.begin_attempt()
         svc.steps.save(step, lease=lease)
-        _ensure_executing(svc, deployment_id)  # a cancel that landed while we waited for the lock wins
+        # Checked only once the step is recorded as running, so a rollback started by a cancel after this check
+        # lists this step and undoes it; a cancel that landed before wins and nothing is applied.
+        _ensure_executing(svc, deployment_id)
         try:
             resource_id = _run_provider(svc, step, attempt)
         except ProviderError as exc:
