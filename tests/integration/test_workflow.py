@@ -209,3 +209,17 @@ def test_idempotency_key_returns_the_first_deployment_and_refuses_another_body(o
     assert listed.status == 200, listed.body
     names = [d["name"] for d in listed.body["items"]]
     assert names.count("once") == 1
+
+
+def test_cancel_while_executing_rolls_back_what_was_applied(operator: Api):
+    slow = intent(name="slow")
+    slow["resources"][1]["properties"]["simulate"] = {"latency_ms": 1500}  # the database, wave 2
+    created = operator.deploy(slow)
+    operator.wait_for(created["id"], "executing")
+    reply = operator.call("POST", f"/api/v1/deployments/{created['id']}/cancel")
+    assert reply.status == 200 and reply.body["status"] == "rolling_back"
+    done = operator.wait_for(created["id"], {"rolled_back", "failed", "completed"}, timeout=60)
+    assert done["status"] == "rolled_back", done
+    assert operator.resources(created["id"]) == []
+    types = _event_types(operator, created["id"])
+    assert "rollback_started" in types and types[-1] == "rolled_back" and "completed" not in types
