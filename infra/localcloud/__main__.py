@@ -67,6 +67,7 @@ def _banner(cloud: LocalCloud, data_dir: str, seconds: float) -> None:
 Multi-cloud deployment orchestrator: local cloud ready in {seconds:.1f}s
 
   API            {api.url}/api/v1        health: {api.url}/health/ready
+  Console        {api.url}/console/
   Swagger UI     {api.url}/docs          OpenAPI: {api.url}/openapi.json
   AWS endpoint   {cloud.emulator.endpoint_url}   (Step Functions, Lambda, EventBridge, Secrets Manager)
   State machine  {cloud.state_machine_arn}

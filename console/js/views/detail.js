@@ -1,0 +1,314 @@
+import config from "../../config.js";
+import { api, loadAsl } from "../api.js";
+import {
+  TERMINAL, badge, formatClock, formatDuration, formatMoney, formatTime, h,
+} from "../dom.js";
+import { renderStateMachine } from "../graph.js";
+import { deriveProgress } from "../progress.js";
+
+const APPROVERS = new Set(["admin", "operator"]);
+let aslPromise;
+
+/** One deployment: summary, state machine graph, plan, step results and audit trail; live until it settles. */
+export function detailView({ id, user }) {
+  const sections = {
+    summary: h("section", { class: "card summary", id: "summary", "aria-live": "polite" }),
+    plan: h("section", { class: "card", id: "plan" }),
+    steps: h("section", { class: "card", id: "steps" }),
+    audit: h("section", { class: "card", id: "audit" }),
+  };
+  const graph = h("div", { class: "graph-host", id: "graph" }, h("p", { class: "muted" }, "Loading the state machine…"));
+  const graphCaption = h("p", { class: "muted small", id: "graph-caption" });
+  const live = h("span", { class: "live-note muted", id: "live-note" });
+  const banner = h("p", { class: "banner banner--danger", role: "alert", id: "detail-error", hidden: true });
+  const reason = h("textarea", { id: "reject-reason", name: "reason", rows: 4, maxlength: 1000, required: true,
+    placeholder: "Why is this plan rejected?" });
+  const dialogError = h("p", { class: "form-error", hidden: true });
+  const dialog = h("dialog", { id: "reject-dialog", class: "dialog" },
+    h("form", { method: "dialog", id: "reject-form" },
+      h("h2", {}, "Reject this deployment?"),
+      h("p", { class: "muted" }, "The workflow ends as rejected. The reason is recorded in the audit trail."),
+      h("label", { for: "reject-reason" }, "Reason"), reason, dialogError,
+      h("div", { class: "dialog__buttons" },
+        h("button", { type: "button", class: "button", id: "reject-cancel", onclick: () => dialog.close() }, "Cancel"),
+        h("button", { type: "submit", class: "button button--danger", id: "reject-confirm" }, "Reject"))));
+
+  const element = h("main", { class: "page page--detail" },
+    h("div", { class: "page-header page-header--compact" },
+      h("a", { href: "#/deployments", class: "back" }, "← Deployments"), live),
+    banner,
+    sections.summary,
+    h("div", { class: "detail-grid" },
+      h("section", { class: "card graph-card" },
+        h("div", { class: "card__header" }, h("h2", {}, "Lifecycle"), graphCaption),
+        graph),
+      h("div", { class: "detail-side" }, sections.plan, sections.steps, sections.audit)),
+    dialog);
+
+  let stopped = false;
+  let timer;
+  let machine;
+  let deployment;
+  let acting = false; // an approve or reject is on its way
+  let actionError = "";
+  const rendered = {};
+  const renderIfChanged = (name, key, render) => {
+    const signature = JSON.stringify(key);
+    if (rendered[name] === signature) return;
+    rendered[name] = signature;
+    sections[name].replaceChildren(...render().filter((child) => child !== null && child !== undefined));
+  };
+
+  async function refresh() {
+    clearTimeout(timer);
+    try {
+      const current = await api.deployment(id);
+      const events = (await api.events(id)).items;
+      if (stopped) return;
+      deployment = current;
+      banner.hidden = true;
+      await show(current, events);
+    } catch (exc) {
+      if (stopped) return;
+      banner.textContent = exc.status === 404 ? "This deployment does not exist, or it belongs to another tenant."
+        : `Could not refresh: ${exc.message}`;
+      banner.hidden = false;
+      if (exc.status === 404 || exc.status === 401) return;
+    }
+    const settled = deployment && TERMINAL.has(deployment.status);
+    live.replaceChildren(settled
+      ? h("span", {}, "Final state · not refreshing")
+      : h("span", {}, h("span", { class: "pulse-dot" }), `Live · refreshing every ${config.detailRefreshSeconds} s`));
+    live.dataset.live = settled ? "false" : "true";
+    if (!stopped && !settled) timer = setTimeout(refresh, config.detailRefreshSeconds * 1000);
+  }
+
+  async function show(d, events) {
+    renderIfChanged("summary", [d, user.role, acting], () => summary(d));
+    renderIfChanged("plan", d.plan, () => planSection(d.plan));
+    renderIfChanged("steps", [d.plan, d.step_results], () => stepsSection(d));
+    renderIfChanged("audit", events, () => auditSection(events));
+    const progress = deriveProgress(d, events);
+    graphCaption.textContent = progress.mode === "rollback"
+      ? "Latest execution: a requested rollback. Colours come from the status and the audit trail."
+      : "Latest execution. Colours come from the deployment's status and its audit trail.";
+    if (!machine) {
+      try {
+        aslPromise ??= loadAsl();
+        machine = renderStateMachine(graph, await aslPromise);
+      } catch (exc) {
+        aslPromise = undefined;
+        graph.replaceChildren(h("p", { class: "banner banner--danger" }, exc.message));
+        return;
+      }
+    }
+    machine.update(progress);
+    graph.dataset.deploymentStatus = d.status;
+  }
+
+  // Approve / reject.
+  const canDecide = (d) => d.status === "awaiting_approval" && APPROVERS.has(user.role);
+
+  async function act(work) {
+    acting = true;
+    actionError = "";
+    renderIfChanged("summary", [deployment, user.role, acting], () => summary(deployment));
+    try {
+      await work();
+    } catch (exc) {
+      actionError = exc.message;
+    }
+    acting = false;
+    rendered.summary = undefined;
+    await refresh();
+  }
+
+  function approve() {
+    act(() => api.approve(id));
+  }
+
+  dialog.querySelector("form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = reason.value.trim();
+    if (!text) {
+      dialogError.textContent = "A reason is required.";
+      dialogError.hidden = false;
+      return;
+    }
+    dialog.close();
+    await act(() => api.reject(id, text));
+  });
+
+  function openReject() {
+    reason.value = "";
+    dialogError.hidden = true;
+    dialog.showModal();
+    reason.focus();
+  }
+
+  function summary(d) {
+    const actions = canDecide(d)
+      ? h("div", { class: "actions", id: "actions" },
+        h("button", { class: "button button--primary", id: "approve-button", disabled: acting, onclick: approve },
+          acting ? "Working…" : "Approve"),
+        h("button", { class: "button button--danger-outline", id: "reject-button", disabled: acting,
+          onclick: openReject }, "Reject"))
+      : null;
+    const approval = d.approval || {};
+    const progress = Math.round(d.progress_percentage ?? 0);
+    return [
+      h("div", { class: "summary__top" },
+        h("div", { class: "summary__title" },
+          h("h1", { id: "deployment-name" }, d.name),
+          badge(d.status, "badge--large"),
+          h("span", { class: `chip chip--${d.environment}` }, d.environment)),
+        actions),
+      d.description ? h("p", { class: "muted summary__description" }, d.description) : null,
+      h("div", { class: "progress", role: "progressbar", "aria-valuenow": progress, "aria-valuemin": 0,
+        "aria-valuemax": 100, "data-status": d.status },
+      h("div", { class: "progress__bar", style: `width:${progress}%` })),
+      h("dl", { class: "meta" },
+        meta("Deployment", h("span", { class: "mono" }, d.id)),
+        meta("Progress", `${progress}%`),
+        meta("Providers", d.providers.map((p) => h("span", { class: "chip chip--provider" }, p))),
+        meta("Resources", d.resource_count),
+        meta("Strategy", d.strategy),
+        meta("Initiated by", d.initiated_by),
+        meta("Created", formatTime(d.created_at)),
+        meta("Updated", formatTime(d.updated_at)),
+        approval.required || approval.decided_by
+          ? meta("Approval", approval.decided_by
+            ? `${d.status === "rejected" ? "rejected" : "decided"} by ${approval.decided_by} · ${formatTime(approval.decided_at)}`
+              + (approval.comment ? ` · “${approval.comment}”` : "")
+            : `requested ${formatTime(approval.requested_at)}`)
+          : null),
+      d.error_message ? h("p", { class: "banner banner--danger", id: "deployment-error" }, d.error_message) : null,
+      d.status === "awaiting_approval" && !canDecide(d)
+        ? h("p", { class: "banner banner--info", id: "approval-note" },
+          `Waiting for an admin or operator to approve. You are signed in as ${user.role}.`)
+        : null,
+      actionError ? h("p", { class: "banner banner--danger", id: "action-error", role: "alert" }, actionError) : null,
+    ];
+  }
+
+  refresh();
+  return { element, unmount() { stopped = true; clearTimeout(timer); if (dialog.open) dialog.close(); } };
+}
+
+function meta(label, ...value) {
+  return h("div", { class: "meta__item" }, h("dt", {}, label), h("dd", {}, ...value));
+}
+
+function planSection(plan) {
+  if (!plan) return [h("h2", {}, "Plan"), h("p", { class: "muted" }, "No plan yet: the planner has not run.")];
+  const findings = [
+    ...plan.policy.violations.map((f) => ({ ...f, tone: "danger" })),
+    ...plan.policy.warnings.map((f) => ({ ...f, tone: "warning" })),
+  ];
+  return [
+    h("div", { class: "card__header" }, h("h2", {}, "Plan"),
+      h("span", { class: "mono muted small", title: plan.plan_id }, plan.plan_id.slice(0, 8))),
+    h("div", { class: "stats" },
+      stat("Steps", plan.step_count),
+      stat("Waves", plan.waves.length),
+      stat("Est. duration", formatDuration(plan.estimated_total_duration_seconds)),
+      stat("Monthly cost", formatMoney(plan.estimated_monthly_cost)),
+      stat("Risk", h("span", { class: `risk risk--${plan.risk_assessment}` }, plan.risk_assessment))),
+    h("ul", { class: "plain-list small" },
+      h("li", {}, plan.requires_approval ? "Needs a person's approval" : "Approved automatically",
+        plan.auto_approve_overridden ? " (auto-approve withdrawn by policy)" : ""),
+      plan.risk_reasons.map((r) => h("li", {}, `Risk: ${r}`))),
+    findings.length
+      ? h("ul", { class: "findings" }, findings.map((f) => h("li", { class: `finding finding--${f.tone}` },
+        h("strong", {}, f.rule_id), " ", f.message,
+        f.resource_identifier ? h("span", { class: "mono small" }, ` (${f.resource_identifier})`) : null)))
+      : h("p", { class: "muted small" }, "Policy: no findings."),
+    plan.reasoning ? h("details", { class: "reasoning" }, h("summary", {}, "Planner's reasoning"),
+      h("p", {}, plan.reasoning)) : null,
+  ];
+}
+
+function stat(label, value) {
+  return h("div", { class: "stat" }, h("div", { class: "stat__value" }, value), h("div", { class: "stat__label" }, label));
+}
+
+/** An identifier that may wrap after its slashes, not in the middle of a name. */
+function breakable(identifier) {
+  return String(identifier).split("/").flatMap((part, i) => (i ? ["/", h("wbr"), part] : [part]));
+}
+
+function stepsSection(d) {
+  const header = h("div", { class: "card__header" }, h("h2", {}, "Steps"),
+    h("span", { class: "muted small" }, "ExecuteWaves → ApplyWave → ApplyStep"));
+  if (!d.plan) return [header, h("p", { class: "muted" }, "The steps appear once the plan exists.")];
+  const results = new Map((d.step_results || []).map((r) => [r.step_id, r]));
+  const rows = [];
+  d.plan.waves.forEach((wave, index) => {
+    rows.push(h("tr", { class: "wave-row" }, h("th", { colspan: 5 }, `Wave ${index + 1}`,
+      h("span", { class: "muted" }, ` · ${wave.length} step${wave.length === 1 ? "" : "s"}`))));
+    for (const stepId of wave) {
+      const step = d.plan.steps.find((s) => s.step_id === stepId) || { step_id: stepId, resource_identifier: stepId };
+      const result = results.get(stepId);
+      const status = result ? result.status : "pending";
+      rows.push(h("tr", { "data-step": stepId, "data-status": status },
+        h("td", {}, h("div", { class: "mono small identifier" }, breakable(step.resource_identifier)),
+          result && result.error_message ? h("div", { class: "step-error small" }, result.error_message) : null,
+          result && result.provider_resource_id
+            ? h("div", { class: "muted small ellipsis mono", title: result.provider_resource_id }, result.provider_resource_id)
+            : null),
+        h("td", {}, h("span", { class: `chip chip--action-${step.action}` }, step.action || "–")),
+        h("td", {}, badge(status), result && result.rolled_back ? h("span", { class: "badge badge--purple" }, "undone") : null),
+        h("td", { class: "numeric", title: "attempt" }, result ? result.attempt_number : "–"),
+        h("td", { class: "numeric" }, result ? formatDuration(result.duration_seconds) : "–")));
+    }
+  });
+  return [header, h("div", { class: "table-scroll" }, h("table", { class: "table table--compact", id: "step-results" },
+    h("colgroup", {}, ["resource", "action", "status", "attempt", "duration"]
+      .map((name) => h("col", { class: `col-${name}` }))),
+    h("thead", {}, h("tr", {}, ["Resource", "Action", "Status", "Attempt", "Duration"]
+      .map((t) => h("th", { class: ["Attempt", "Duration"].includes(t) ? "numeric" : null }, t)))),
+    h("tbody", {}, rows)))];
+}
+
+const EVENT_TONE = {
+  created: "neutral", replan_requested: "neutral", planning_started: "info", plan_generated: "info",
+  approval_requested: "warning", approved: "success", rejected: "danger", execution_started: "info",
+  step_succeeded: "success", step_failed: "danger", verification_started: "info", verified: "success",
+  completed: "success", failed: "danger", rollback_started: "purple", rolled_back: "purple", cancelled: "neutral",
+};
+
+/** An event's detail as one line, and its error (if any) apart. */
+function describe(detail) {
+  const { error, ...rest } = detail || {};
+  let text;
+  if (rest.resource) {
+    text = [rest.resource, rest.action, rest.attempt ? `attempt ${rest.attempt}` : ""].filter(Boolean).join(" · ");
+  } else {
+    text = Object.entries(rest)
+      .filter(([key, value]) => key !== "plan_id" && value !== error)
+      .map(([key, value]) => `${key.replaceAll("_", " ")}: ${typeof value === "object" ? JSON.stringify(value) : value}`)
+      .join(" · ");
+  }
+  return { text, error: error ? String(error) : "" };
+}
+
+function auditSection(events) {
+  const items = [...events].reverse().map((e) => {
+    const { text, error } = describe(e.detail);
+    return h("li", { class: "timeline__item", "data-type": e.type },
+      h("span", { class: `timeline__dot timeline__dot--${EVENT_TONE[e.type] || "neutral"}` }),
+      h("div", { class: "timeline__body" },
+        h("div", { class: "timeline__head" },
+          h("strong", {}, e.type.replaceAll("_", " ")),
+          e.from_status && e.to_status ? h("span", { class: "muted small" }, ` ${e.from_status} → ${e.to_status}`) : null,
+          h("time", { class: "muted small", datetime: e.at, title: formatTime(e.at) }, formatClock(e.at))),
+        h("div", { class: "small" }, h("span", { class: "actor" }, e.actor),
+          text ? h("span", { class: "muted" }, ` · ${text}`) : null),
+        error ? h("div", { class: "small step-error" }, error) : null));
+  });
+  return [
+    h("div", { class: "card__header" }, h("h2", {}, "Audit trail"),
+      h("span", { class: "muted small" }, `${events.length} event${events.length === 1 ? "" : "s"}, newest first`)),
+    items.length ? h("ol", { class: "timeline" }, items) : h("p", { class: "muted" }, "No event yet."),
+  ];
+}

@@ -1,0 +1,312 @@
+"""The console page (console/) in headless Chromium, against the real local cloud served by its HTTP server.
+
+Needs Debian's Chromium (`apt-get install -y chromium chromium-driver`) and the `playwright` Python package (the
+dev extra); Playwright's own browser download is not used. Without them these tests fail: CI installs both.
+CHROMIUM_PATH overrides /usr/bin/chromium. Screenshots go to CONSOLE_SCREENSHOTS (default /tmp).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+from api_client import Api, intent  # noqa: E402
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+SCREENSHOTS = Path(os.environ.get("CONSOLE_SCREENSHOTS", "/tmp"))
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TOKEN_KEY = "orchestrator-console.token"  # console/js/api.js
+PASSWORD = "correct-horse-battery"
+WAIT_MS = 20_000
+
+# Where each kind of deployment's path goes through the lifecycle (statemachines/deployment_lifecycle.asl.json).
+COMPLETED_PATH = ["ChooseMode", "PlanDeployment", "RouteAfterPlan", "BeginExecution", "ExecuteWaves", "ApplyWave",
+                  "ApplyStep", "VerifyDeployment", "MarkCompleted", "DeploymentCompleted"]
+NOT_ON_COMPLETED_PATH = ["WaitForApproval", "PlanBlockedByPolicy", "ShouldRollBack", "StartRollback",
+                         "RollBackAppliedSteps", "MarkFailed", "DeploymentFailed", "DeploymentRolledBack"]
+
+
+class Chromium:
+    """Debian's Chromium driven by Playwright, launched on first use so a missing browser fails the test itself."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        self._playwright = self._browser = None
+        self.errors: list[str] = []
+
+    def _launch(self):
+        if not Path(CHROMIUM).is_file():
+            pytest.fail(f"Chromium is not installed at {CHROMIUM}: the browser tests need Debian's Chromium. "
+                        "Install it with: apt-get update && apt-get install -y chromium chromium-driver "
+                        "(or set CHROMIUM_PATH).", pytrace=False)
+        try:
+            from playwright.sync_api import sync_playwright
+        except ImportError:
+            pytest.fail("The Python package `playwright` is missing: pip install -e '.[dev]'", pytrace=False)
+        self._playwright = sync_playwright().start()
+        try:
+            # Playwright gives the browser a new, empty profile (--user-data-dir) of its own.
+            self._browser = self._playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                                             args=CHROMIUM_FLAGS)
+        except Exception as exc:  # noqa: BLE001 - reported as a test failure with the reason
+            pytest.fail(f"Chromium at {CHROMIUM} did not start: {exc}", pytrace=False)
+
+    def page(self, token: str | None = None):
+        """A page in a fresh context (its own sessionStorage), signed in with `token` when given."""
+        if self._browser is None:
+            self._launch()
+        context = self._browser.new_context(viewport={"width": 1440, "height": 1000})
+        context.set_default_timeout(WAIT_MS)
+        if token:
+            context.add_init_script(f"sessionStorage.setItem({json.dumps(TOKEN_KEY)}, {json.dumps(token)})")
+        page = context.new_page()
+        page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
+        page.on("console", lambda msg: msg.type == "error" and self.errors.append(f"console error: {msg.text}"))
+        return page
+
+    def close(self) -> None:
+        if self._browser is not None:
+            self._browser.close()
+        if self._playwright is not None:
+            self._playwright.stop()
+
+
+@pytest.fixture(scope="module")
+def chromium(local_cloud):
+    browser = Chromium(local_cloud.api_url)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def browser(chromium: Chromium):
+    chromium.errors.clear()
+    yield chromium
+    assert chromium.errors == [], "the page logged errors"
+
+
+@pytest.fixture
+def tenant() -> str:
+    return f"t-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def admin(local_cloud) -> Api:
+    creds = local_cloud.admin_credentials()
+    return Api(local_cloud).login(creds["username"], creds["password"])
+
+
+def user(admin: Api, role: str, tenant: str) -> tuple[str, Api]:
+    username = f"{role}-{uuid.uuid4().hex[:8]}"
+    reply = admin.call("POST", "/api/v1/auth/register", {"username": username, "email": f"{username}@example.com",
+                                                         "password": PASSWORD, "role": role, "tenant_id": tenant})
+    assert reply.status == 201, reply.body
+    return username, admin.login(username, PASSWORD)
+
+
+def state_status(page, state: str) -> str | None:
+    return page.get_attribute(f'#graph .state[data-state="{state}"]', "data-status")
+
+
+def wait_for_state(page, state: str, status: str) -> None:
+    page.wait_for_selector(f'#graph .state[data-state="{state}"][data-status="{status}"]')
+
+
+def open_deployment(browser: Chromium, token: str, deployment_id: str):
+    page = browser.page(token)
+    page.goto(f"{browser.base_url}/console/#/deployments/{deployment_id}")
+    page.wait_for_selector("#graph svg .state")
+    return page
+
+
+def test_completed_deployment_draws_the_lifecycle_with_its_path_done(browser: Chromium, admin: Api, tenant: str):
+    username, operator = user(admin, "operator", tenant)
+    created = operator.deploy(intent("web-shop"))
+    done = operator.wait_for(created["id"], {"completed", "failed", "rolled_back"})
+    assert done["status"] == "completed", done
+
+    page = browser.page()
+    page.goto(f"{browser.base_url}/console")  # redirected to /console/
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    assert page.text_content("#current-role") == "operator"
+    row = page.wait_for_selector(f'#deployments tr[data-id="{created["id"]}"]')
+    assert row.query_selector('.badge[data-status="completed"]') is not None
+    row.click()
+
+    wait_for_state(page, "DeploymentCompleted", "done")
+    statuses = {state: state_status(page, state) for state in COMPLETED_PATH + NOT_ON_COMPLETED_PATH}
+    assert {s: statuses[s] for s in COMPLETED_PATH} == dict.fromkeys(COMPLETED_PATH, "done"), statuses
+    assert {s: statuses[s] for s in NOT_ON_COMPLETED_PATH} == dict.fromkeys(NOT_ON_COMPLETED_PATH, "not-reached")
+    # Every top-level state of the ASL file is drawn, the Map's processors inside their Map.
+    asl = json.loads((Path(__file__).resolve().parents[2] / "statemachines/deployment_lifecycle.asl.json").read_text())
+    drawn = page.eval_on_selector_all("#graph .states > .state", "nodes => nodes.map(n => n.dataset.state)")
+    assert sorted(drawn) == sorted(asl["States"])
+    assert page.locator('#graph .state[data-state="ExecuteWaves"] .state[data-state="ApplyWave"] '
+                        '.state[data-state="ApplyStep"]').count() == 1
+    taken = page.eval_on_selector_all("#graph .edge--taken",
+                                      "paths => paths.map(p => p.dataset.from + '>' + p.dataset.to)")
+    assert "ExecuteWaves>VerifyDeployment" in taken and "MarkCompleted>DeploymentCompleted" in taken
+    assert "ShouldRollBack>MarkFailed" not in taken
+    assert page.locator(".legend__item").count() >= 6
+
+    # Step results, plan summary and audit trail.
+    assert page.locator('#step-results tr[data-step][data-status="succeeded"]').count() == 3
+    assert "$" in page.text_content("#plan") and "Waves" in page.text_content("#plan")
+    assert page.locator("#audit .timeline__item").count() == len(operator.events(created["id"]))
+    assert page.text_content("#live-note").startswith("Final state")
+    assert page.locator("#approve-button").count() == 0
+    page.screenshot(path=str(SCREENSHOTS / "console-completed.png"), full_page=True)
+    page.context.close()
+
+
+def test_approve_moves_an_awaiting_deployment_on(browser: Chromium, admin: Api, tenant: str):
+    _, deployer = user(admin, "deployer", tenant)
+    _, operator = user(admin, "operator", tenant)
+    created = deployer.deploy(intent("needs-approval", auto_approve=False))
+    deployer.wait_for(created["id"], "awaiting_approval")
+
+    page = open_deployment(browser, operator.token, created["id"])
+    wait_for_state(page, "WaitForApproval", "waiting")
+    assert state_status(page, "PlanDeployment") == "done"
+    assert state_status(page, "BeginExecution") == "not-reached"
+    assert page.text_content("#live-note").startswith("Live")
+    page.screenshot(path=str(SCREENSHOTS / "console-awaiting-approval.png"), full_page=True)
+
+    page.click("#approve-button")
+    deadline = time.monotonic() + 20
+    while operator.get(created["id"])["status"] == "awaiting_approval":
+        assert time.monotonic() < deadline, "still awaiting approval after clicking Approve"
+        time.sleep(0.1)
+    assert operator.wait_for(created["id"], {"completed", "failed", "rolled_back"})["status"] == "completed"
+    # The page follows on its own (it polls while the deployment runs).
+    wait_for_state(page, "DeploymentCompleted", "done")
+    assert state_status(page, "WaitForApproval") == "done"
+    assert page.locator("#approve-button").count() == 0
+    page.context.close()
+
+
+def test_reject_asks_for_a_reason(browser: Chromium, admin: Api, tenant: str):
+    _, operator = user(admin, "operator", tenant)
+    created = operator.deploy(intent("to-reject", auto_approve=False))
+    operator.wait_for(created["id"], "awaiting_approval")
+
+    page = open_deployment(browser, operator.token, created["id"])
+    wait_for_state(page, "WaitForApproval", "waiting")
+    page.click("#reject-button")
+    page.wait_for_selector("#reject-dialog[open]")
+    page.click("#reject-confirm")  # no reason: the dialog stays open
+    assert page.is_visible("#reject-dialog")
+    assert operator.get(created["id"])["status"] == "awaiting_approval"
+    page.fill("#reject-reason", "costs too much")
+    page.click("#reject-confirm")
+    wait_for_state(page, "DeploymentRejected", "failed")
+    rejected = operator.get(created["id"])
+    assert rejected["status"] == "rejected" and rejected["error_message"].endswith("costs too much")
+    page.context.close()
+
+
+def test_viewer_sees_no_approve_button(browser: Chromium, admin: Api, tenant: str):
+    _, operator = user(admin, "operator", tenant)
+    _, viewer = user(admin, "viewer", tenant)
+    page = browser.page(viewer.token)
+    page.goto(f"{browser.base_url}/console/#/deployments")
+    page.wait_for_selector("#deployments tr.empty")  # a new tenant: nothing yet
+
+    created = operator.deploy(intent("viewer-check", auto_approve=False))
+    operator.wait_for(created["id"], "awaiting_approval")
+    # The list refreshes by itself; the row leads to the deployment.
+    page.wait_for_selector(f'#deployments tr[data-id="{created["id"]}"] .badge[data-status="awaiting_approval"]')
+    page.click(f'#deployments tr[data-id="{created["id"]}"] a')
+    wait_for_state(page, "WaitForApproval", "waiting")
+    page.wait_for_selector("#approval-note")
+    assert page.text_content("#current-role") == "viewer"
+    assert page.locator("#approve-button").count() == 0
+    assert page.locator("#reject-button").count() == 0
+    page.context.close()
+
+
+# The mapping from audit events to state colours (console/js/progress.js), on event sequences the other tests do
+# not produce; run in the page, as the console runs it.
+SCENARIOS = {
+    "step failure, rolled back": (
+        {"status": "rolled_back"},
+        [("created", None, None, {}), ("planning_started", "pending", "planning", {}),
+         ("plan_generated", "planning", "planned", {"plan_id": "p"}), ("approved", "planned", "approved", {}),
+         ("execution_started", "approved", "executing", {}), ("step_failed", None, None, {"attempt": 1}),
+         ("rollback_started", "executing", "rolling_back", {"cause": "ApplyFailed"}),
+         ("rolled_back", "rolling_back", "rolled_back", {})],
+        {"BeginExecution": "done", "ExecuteWaves": "failed", "ApplyStep": "failed", "ShouldRollBack": "done",
+         "StartRollback": "rolled-back", "RollBackAppliedSteps": "rolled-back", "DestroyStep": "rolled-back",
+         "DeploymentRolledBack": "rolled-back", "RollbackCompleted": "not-reached", "MarkFailed": "not-reached"}),
+    "step failure without rollback": (
+        {"status": "failed"},
+        [("created", None, None, {}), ("planning_started", "pending", "planning", {}),
+         ("plan_generated", "planning", "planned", {}), ("approved", "planned", "approved", {}),
+         ("execution_started", "approved", "executing", {}), ("failed", "executing", "failed", {"error": "x"})],
+        {"ExecuteWaves": "failed", "ShouldRollBack": "done", "MarkFailed": "done", "DeploymentFailed": "failed",
+         "StartRollback": "not-reached"}),
+    "blocked by policy": (
+        {"status": "failed"},
+        [("created", None, None, {}), ("planning_started", "pending", "planning", {}),
+         ("failed", "planning", "failed", {"plan_id": "p", "error": "blocked by policy: no"})],
+        {"PlanDeployment": "done", "RouteAfterPlan": "done", "PlanBlockedByPolicy": "failed",
+         "MarkFailed": "not-reached"}),
+    "approval expired": (
+        {"status": "cancelled"},
+        [("created", None, None, {}), ("planning_started", "pending", "planning", {}),
+         ("plan_generated", "planning", "planned", {}), ("approval_requested", "planned", "awaiting_approval", {}),
+         ("cancelled", "awaiting_approval", "cancelled", {"reason": "approval expired"})],
+        {"WaitForApproval": "failed", "ExpireApproval": "done", "ApprovalExpired": "failed",
+         "DeploymentCancelled": "not-reached"}),
+    "requested rollback of a completed deployment": (
+        {"status": "rolling_back"},
+        [("created", None, None, {}), ("planning_started", "pending", "planning", {}),
+         ("plan_generated", "planning", "planned", {}), ("approved", "planned", "approved", {}),
+         ("execution_started", "approved", "executing", {}), ("verification_started", "executing", "verifying", {}),
+         ("verified", None, None, {}), ("completed", "verifying", "completed", {}),
+         ("rollback_started", "completed", "rolling_back", {"reason": "requested"})],
+        {"ChooseMode": "done", "StartRollback": "done", "RollBackAppliedSteps": "running",
+         "PlanDeployment": "not-reached", "DeploymentCompleted": "not-reached"}),
+    "rollback that failed": (
+        {"status": "failed"},
+        [("created", None, None, {}), ("execution_started", "approved", "executing", {}),
+         ("verification_started", "executing", "verifying", {}),
+         ("rollback_started", "verifying", "rolling_back", {}), ("failed", "rolling_back", "failed", {})],
+        {"VerifyDeployment": "failed", "RollBackAppliedSteps": "failed", "MarkRollbackFailed": "done",
+         "RollbackFailed": "failed", "DeploymentFailed": "not-reached"}),
+    "re-planned after a rejection": (
+        {"status": "planning"},
+        [("created", None, None, {}), ("approval_requested", "planned", "awaiting_approval", {}),
+         ("rejected", "awaiting_approval", "rejected", {"reason": "no"}),
+         ("replan_requested", "rejected", "pending", {}), ("planning_started", "pending", "planning", {})],
+        {"ChooseMode": "done", "PlanDeployment": "running", "WaitForApproval": "not-reached",
+         "DeploymentRejected": "not-reached"}),
+}
+
+
+def test_state_colours_follow_the_audit_events(browser: Chromium):
+    page = browser.page()
+    page.goto(f"{browser.base_url}/console/")
+    page.wait_for_selector("#login-form")
+    for name, (deployment, events, expected) in SCENARIOS.items():
+        items = [{"type": t, "from_status": f, "to_status": to, "detail": d, "actor": "workflow"}
+                 for t, f, to, d in events]
+        got = page.evaluate("""async ([deployment, events, states]) => {
+            const { deriveProgress, statusOf } = await import("./js/progress.js");
+            const progress = deriveProgress(deployment, events);
+            return Object.fromEntries(states.map((s) => [s, statusOf(progress, s)]));
+        }""", [deployment, items, list(expected)])
+        assert got == expected, name
+    page.context.close()
