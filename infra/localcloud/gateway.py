@@ -97,19 +97,22 @@ class ApiGateway:
                                          public))
         # Literal paths win over greedy ones, as in API Gateway.
         self.routes.sort(key=lambda r: ("{" in r.path, -len(r.path)))
-        self._responses = dict(DEFAULT_RESPONSES)
+        self._responses = {kind: (status, body, {}) for kind, (status, body) in DEFAULT_RESPONSES.items()}
         for kind, spec in (props.get("GatewayResponses") or {}).items():
             template = (spec.get("ResponseTemplates") or {}).get("application/json")
+            # Header values are mapping expressions; a static value is a quoted literal: "'Bearer'".
+            headers = {name: str(resolver.resolve(value)).strip("'")
+                       for name, value in ((spec.get("ResponseParameters") or {}).get("Headers") or {}).items()}
             self._responses[kind] = (int(spec.get("StatusCode", DEFAULT_RESPONSES.get(kind, (500,))[0])),
-                                     json.loads(template) if template else DEFAULT_RESPONSES[kind][1])
+                                     json.loads(template) if template else DEFAULT_RESPONSES[kind][1], headers)
         throttle = next(iter(props.get("MethodSettings") or []), {})
         rate = float(resolver.resolve(throttle.get("ThrottlingRateLimit", 10000)))
         burst = int(resolver.resolve(throttle.get("ThrottlingBurstLimit", 5000)))
         self.throttle = TokenBucket(rate, burst)
 
     def _gateway_response(self, kind: str) -> GatewayResponse:
-        status, body = self._responses[kind]
-        return GatewayResponse(status, {"Content-Type": "application/json", "x-amzn-ErrorType": kind},
+        status, body, headers = self._responses[kind]
+        return GatewayResponse(status, {"Content-Type": "application/json", "x-amzn-ErrorType": kind, **headers},
                                json.dumps(body).encode())
 
     def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:

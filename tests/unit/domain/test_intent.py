@@ -216,3 +216,10 @@ def test_waves_put_dependencies_first_and_cycles_raise():
     with pytest.raises(CycleDetected) as caught:
         topological_waves(["a", "b"], {"a": ["b"], "b": ["a"]})
     assert caught.value.path[0] == caught.value.path[-1]
+
+
+def test_unknown_dependency_is_reported_beside_a_top_level_structural_error():
+    payload = intent(description="")
+    payload["resources"][1]["dependencies"] = ["aws/us-east-1/network/missing"]
+    found = errors_of(payload)
+    assert "description" in found and "names no resource" in found["resources.1.dependencies.0"]

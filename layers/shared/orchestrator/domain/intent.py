@@ -134,7 +134,9 @@ def _semantic_errors_of_partial(payload: Mapping[str, Any]) -> list[FieldError]:
             except PydanticValidationError:
                 continue  # already reported by the structural pass
     parameters = payload.get("parameters") if isinstance(payload.get("parameters"), dict) else {}
-    return _semantic_errors(providers, regions, resources, parameters, structural_pass_failed=True)
+    # A dependency may name a resource that failed to parse: only then is "names no resource" unknowable.
+    some_resource_failed = isinstance(raw_resources, list) and len(resources) < len(raw_resources)
+    return _semantic_errors(providers, regions, resources, parameters, structural_pass_failed=some_resource_failed)
 
 
 def _valid_list(raw: Any, enum: type) -> list:

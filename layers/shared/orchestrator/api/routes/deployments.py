@@ -7,10 +7,11 @@ from pydantic import BaseModel
 from ...domain.catalogue import Environment
 from ...domain.errors import FieldError, ValidationFailed
 from ...domain.lifecycle import DeploymentStatus
-from ...domain.users import User
+from ...domain.users import Permission, User
 from ...idempotency import once_per_client_key
 from ...observability import MetricUnit, metrics
 from ...usecases import deployments as uc
+from ...usecases.access import require
 from ...usecases.requests import ApproveBody, RejectBody, parse
 from ...wiring import services
 from ..context import correlation_id, current_user, header, json_body, query_int
@@ -65,10 +66,23 @@ def create():
 
 @router.get("/deployments", summary="List deployments of the caller's tenant", tags=TAGS)
 def list_deployments():
-    limit = query_int(router, "limit", 50, minimum=1, maximum=200)
-    offset = query_int(router, "offset", 0, minimum=0, maximum=1_000_000)
-    page = uc.list_deployments(services(), current_user(router), status=_enum("status", DeploymentStatus),
-                               environment=_enum("environment", Environment), limit=limit, offset=offset)
+    errors: list[FieldError] = []
+
+    def checked(read):  # every bad query value is reported in one 422, as body fields are
+        try:
+            return read()
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+            return None
+
+    limit = checked(lambda: query_int(router, "limit", 50, minimum=1, maximum=200))
+    offset = checked(lambda: query_int(router, "offset", 0, minimum=0, maximum=1_000_000))
+    status = checked(lambda: _enum("status", DeploymentStatus))
+    environment = checked(lambda: _enum("environment", Environment))
+    if errors:
+        raise ValidationFailed(errors)
+    page = uc.list_deployments(services(), current_user(router), status=status, environment=environment,
+                               limit=limit, offset=offset)
     return {"items": [deployment_summary(d) for d in page.items], "total": page.total, "limit": limit,
             "offset": offset}
 
@@ -91,15 +105,19 @@ def terraform(deployment_id: str):
 
 @router.post("/deployments/<deployment_id>/approve", summary="Approve a deployment awaiting approval", tags=TAGS)
 def approve(deployment_id: str):
+    user = current_user(router)
+    require(user, Permission.DEPLOYMENT_APPROVE)  # a caller without the permission gets 403 whatever the body
     body = parse(ApproveBody, json_body(router, required=False))
-    return _full(uc.approve(services(), current_user(router), deployment_id, comment=body.comment,
+    return _full(uc.approve(services(), user, deployment_id, comment=body.comment,
                             correlation_id=correlation_id(router)))
 
 
 @router.post("/deployments/<deployment_id>/reject", summary="Reject a deployment awaiting approval", tags=TAGS)
 def reject(deployment_id: str):
+    user = current_user(router)
+    require(user, Permission.DEPLOYMENT_APPROVE)  # a caller without the permission gets 403 whatever the body
     body = parse(RejectBody, json_body(router))
-    return _full(uc.reject(services(), current_user(router), deployment_id, reason=body.reason,
+    return _full(uc.reject(services(), user, deployment_id, reason=body.reason,
                            correlation_id=correlation_id(router)))
 
 
