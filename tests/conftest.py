@@ -191,3 +191,18 @@ def local_cloud(servers: Servers, template_database: str):
     yield cloud
     cloud.stop()
     next(databases, None)
+
+
+@pytest.fixture
+def tenant() -> str:
+    """A tenant of this test's own: tests on the shared local cloud isolate themselves by tenant."""
+    return f"t-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def admin(local_cloud):
+    """The bootstrap admin, logged in through the local cloud's gateway."""
+    from api_client import Api
+
+    creds = local_cloud.admin_credentials()
+    return Api(local_cloud).login(creds["username"], creds["password"])

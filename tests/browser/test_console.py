@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
-from api_client import Api, intent  # noqa: E402
+from api_client import Api, intent
 
 pytestmark = pytest.mark.integration
 
@@ -93,17 +90,6 @@ def browser(chromium: Chromium):
     chromium.errors.clear()
     yield chromium
     assert chromium.errors == [], "the page logged errors"
-
-
-@pytest.fixture
-def tenant() -> str:
-    return f"t-{uuid.uuid4().hex[:10]}"
-
-
-@pytest.fixture
-def admin(local_cloud) -> Api:
-    creds = local_cloud.admin_credentials()
-    return Api(local_cloud).login(creds["username"], creds["password"])
 
 
 def user(admin: Api, role: str, tenant: str) -> tuple[str, Api]:

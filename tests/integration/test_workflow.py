@@ -12,17 +12,6 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def tenant() -> str:
-    return f"t-{uuid.uuid4().hex[:10]}"
-
-
-@pytest.fixture
-def admin(local_cloud) -> Api:
-    creds = local_cloud.admin_credentials()
-    return Api(local_cloud).login(creds["username"], creds["password"])
-
-
-@pytest.fixture
 def operator(admin: Api, tenant: str) -> Api:
     return admin.create_user("operator", tenant)
 
