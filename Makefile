@@ -27,7 +27,7 @@ test-unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
 lint: $(STAMP)
-	$(PY) -m ruff check layers infra tests bench
+	$(PY) -m ruff check layers infra cli tests bench
 
 ## Prints `name: value` figures for the issue targets.
 bench: $(STAMP)

@@ -3,7 +3,7 @@
 from aws_lambda_powertools.utilities.parser import event_parser
 
 from orchestrator.idempotency import once_per_step
-from orchestrator.observability import logger, metrics, tracer
+from orchestrator.observability import MetricUnit, logger, metrics, tracer
 from orchestrator.usecases import workflow_tasks
 from orchestrator.usecases.task_events import StepTaskInput
 from orchestrator.wiring import services
@@ -20,4 +20,7 @@ def apply(task: StepTaskInput) -> dict:
 @event_parser(model=StepTaskInput)
 def handler(task: StepTaskInput, context):
     apply.config.register_lambda_context(context)
-    return apply(task=task)
+    result = apply(task=task)
+    if result.get("duration_seconds") is not None:
+        metrics.add_metric(name="ApplyDuration", unit=MetricUnit.Seconds, value=result["duration_seconds"])
+    return result

@@ -161,7 +161,8 @@ def _run_provider(svc: Services, step: StepRun, attempt: int) -> str | None:
 
 
 def _step_summary(step: StepRun) -> dict[str, Any]:
-    return {"step_id": step.step_id, "status": step.status.value, "attempt": step.attempt}
+    return {"step_id": step.step_id, "status": step.status.value, "attempt": step.attempt,
+            "duration_seconds": step.duration_seconds}
 
 
 def _record(svc: Services, event: EventType, correlation_id: str, step: StepRun, **extra: Any) -> None:

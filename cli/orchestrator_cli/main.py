@@ -1,0 +1,613 @@
+"""`orchestrator`: the operator CLI. Argument parsing, the commands, and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+import traceback
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from . import __version__, exitcodes, render
+from .client import DEFAULT_TIMEOUT_SECONDS, ApiError, Client, NotLoggedIn
+from .credentials import CredentialsError, CredentialStore, is_expired, normalise_url
+from .intents import IntentError, load_intent, validate
+from .watch import StoppedWaiting, WaitTimeout, Watcher
+
+DEFAULT_API_URL = "http://127.0.0.1:3000"
+DEPLOYMENT_STATUSES = ("pending", "planning", "planned", "awaiting_approval", "approved", "executing", "verifying",
+                       "completed", "failed", "rolling_back", "rolled_back", "cancelled", "rejected")
+ENVIRONMENTS = ("development", "staging", "production")
+PROVIDERS = ("aws", "azure", "gcp")
+
+
+class UsageError(Exception):
+    """Arguments that parse but cannot be used (exit 2)."""
+
+
+class MissingLocally(Exception):
+    """Something the API's reply does not hold (exit 12, like a 404, but no HTTP status to report)."""
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Parsing
+
+
+def _common_options() -> argparse.ArgumentParser:
+    """Options accepted before or after the command (`orchestrator --json list` and `orchestrator list --json`).
+    Defaults are suppressed so that a later position never resets an earlier one; `_settings` fills them in."""
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("global options")
+    group.add_argument("--api-url", default=argparse.SUPPRESS, metavar="URL",
+                       help=f"the orchestrator (env ORCHESTRATOR_API_URL; default {DEFAULT_API_URL})")
+    group.add_argument("--token", default=argparse.SUPPRESS,
+                       help="bearer token to use instead of the stored one (env ORCHESTRATOR_TOKEN)")
+    group.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                       help="print the API's JSON (or a JSON error object) and nothing else on stdout")
+    group.add_argument("--http-timeout", type=_positive_float, default=argparse.SUPPRESS, metavar="SECONDS",
+                       help=f"timeout of each HTTP call (default {DEFAULT_TIMEOUT_SECONDS:g})")
+    group.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="log HTTP calls to stderr and show tracebacks of unexpected errors")
+    return common
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be greater than 0")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be greater than 0")
+    return value
+
+
+def _identifier(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text.strip()
+
+
+def _wait_options(parser: argparse.ArgumentParser, *, wait_flag: bool = True) -> None:
+    if wait_flag:
+        parser.add_argument("--wait", action="store_true", help="follow the deployment until it settles")
+    parser.add_argument("--timeout", type=_positive_float, metavar="SECONDS",
+                        help="stop waiting after this long (exit 6; the deployment goes on)")
+    parser.add_argument("--interval", type=_positive_float, default=1.0, metavar="SECONDS",
+                        help="seconds between polls while waiting (default 1)")
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=32)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_options()
+    parser = argparse.ArgumentParser(
+        prog="orchestrator", parents=[common], formatter_class=_Formatter, epilog=exitcodes.EPILOG,
+        description="Operate the multi-cloud deployment orchestrator through its HTTP API: log in, deploy intents "
+                    "and follow them, approve, roll back, scan for drift, export Terraform.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name: str, help_text: str, sub=commands) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_text, description=help_text, parents=[common],
+                              formatter_class=_Formatter, epilog=exitcodes.EPILOG)
+
+    p = command("login", "Log in and store the token for this API URL")
+    p.add_argument("--username", "-u", help="prompted for when missing")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the password from the first line of standard input (else it is prompted for)")
+    p.set_defaults(handler=cmd_login)
+
+    command("logout", "Forget the stored token for this API URL").set_defaults(handler=cmd_logout)
+    command("whoami", "Show who the stored token belongs to").set_defaults(handler=cmd_whoami)
+
+    p = command("deploy", "Validate an intent locally, submit it, and optionally follow it to the end")
+    p.add_argument("intent", metavar="INTENT", help="intent file, .yaml/.yml or .json ('-' reads standard input)")
+    p.add_argument("--auto-approve", action="store_true",
+                   help="set the intent's auto_approve: true (the server's policy may still require an approval)")
+    p.add_argument("--idempotency-key", type=_identifier, metavar="KEY",
+                   help="sent as Idempotency-Key (default: a new UUID); re-use it to retry without a duplicate")
+    p.add_argument("--dry-run", action="store_true", help="validate locally only; send nothing")
+    _wait_options(p)
+    p.set_defaults(handler=cmd_deploy)
+
+    p = command("list", "List the deployments of your tenant")
+    p.add_argument("--status", choices=DEPLOYMENT_STATUSES)
+    p.add_argument("--environment", choices=ENVIRONMENTS)
+    p.add_argument("--limit", type=_positive_int, default=50, help="at most this many (1-200, default 50)")
+    p.add_argument("--offset", type=int, default=0, help="skip this many (default 0)")
+    p.set_defaults(handler=cmd_list)
+
+    p = command("show", "Show a deployment: state, plan summary, step progress, approval")
+    p.add_argument("id", type=_identifier, metavar="ID")
+    p.set_defaults(handler=cmd_show)
+
+    p = command("wait", "Follow a deployment until it settles (or reaches --until)")
+    p.add_argument("id", type=_identifier, metavar="ID")
+    p.add_argument("--until", choices=DEPLOYMENT_STATUSES, action="append",
+                   help="also stop (exit 0) at this state, e.g. awaiting_approval; repeatable")
+    _wait_options(p, wait_flag=False)
+    p.set_defaults(handler=cmd_wait)
+
+    p = command("events", "A deployment's audit trail")
+    p.add_argument("id", type=_identifier, metavar="ID")
+    p.set_defaults(handler=cmd_events)
+
+    p = command("plan", "A deployment's plan as a table of steps")
+    p.add_argument("id", type=_identifier, metavar="ID")
+    p.set_defaults(handler=cmd_plan)
+
+    p = command("approve", "Approve a deployment awaiting approval")
+    p.add_argument("id", type=_identifier, metavar="ID")
+    p.add_argument("--comment", help="kept with the decision")
+    p.set_defaults(handler=cmd_approve)
+
+    p = command("reject", "Reject a deployment awaiting approval")
+    p.add_argument("id", type=_identifier, metavar="ID")
+    p.add_argument("--reason", required=True, type=_identifier, help="why (required)")
+    p.set_defaults(handler=cmd_reject)
+
+    p = command("cancel", "Cancel: before execution it stops; while executing it rolls back")
+    p.add_argument("id", type=_identifier, metavar="ID")
+    p.set_defaults(handler=cmd_cancel)
+
+    p = command("rollback", "Roll back a completed or failed deployment (exit 0 once rolled back with --wait)")
+    p.add_argument("id", type=_identifier, metavar="ID")
+    _wait_options(p)
+    p.set_defaults(handler=cmd_rollback)
+
+    drift = command("drift", "Drift: scan, list reports, remediate")
+    drift_commands = drift.add_subparsers(dest="drift_command", metavar="COMMAND", required=True)
+    p = command("scan", "Scan a completed deployment for drift now", drift_commands)
+    p.add_argument("id", type=_identifier, metavar="DEPLOYMENT_ID")
+    p.set_defaults(handler=cmd_drift_scan)
+    p = command("reports", "Drift reports of your tenant", drift_commands)
+    p.add_argument("--deployment", type=_identifier, metavar="ID", help="only this deployment's")
+    p.set_defaults(handler=cmd_drift_reports)
+    p = command("remediate", "Create the deployment that restores the expected state (goes through approval)",
+                drift_commands)
+    p.add_argument("report_id", type=_identifier, metavar="REPORT_ID")
+    _wait_options(p)
+    p.set_defaults(handler=cmd_drift_remediate)
+
+    p = command("terraform", "The deployment as Terraform JSON, one document per provider")
+    p.add_argument("id", type=_identifier, metavar="ID")
+    p.add_argument("--provider", choices=PROVIDERS, help="only this provider's document")
+    p.add_argument("--out", metavar="DIR", help="write <provider>.tf.json files into DIR (created if missing)")
+    p.set_defaults(handler=cmd_terraform)
+    return parser
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Context shared by the commands
+
+
+class Context:
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.json: bool = bool(getattr(args, "json", False))
+        self.debug: bool = bool(getattr(args, "debug", False))
+        self.api_url = normalise_url(getattr(args, "api_url", None) or os.environ.get("ORCHESTRATOR_API_URL")
+                                     or DEFAULT_API_URL)
+        self.timeout: float = getattr(args, "http_timeout", None) or DEFAULT_TIMEOUT_SECONDS
+        self.out = _console(sys.stdout)
+        self.err = _console(sys.stderr)
+        self.store = CredentialStore()
+        self._stored: dict[str, Any] | None = None
+        self.token_source = "none"
+
+    def client(self, *, authenticated: bool = True) -> Client:
+        if not self.api_url.startswith(("http://", "https://")):
+            raise UsageError(f"--api-url must start with http:// or https://, not {self.api_url!r}")
+        token = getattr(self.args, "token", None) or os.environ.get("ORCHESTRATOR_TOKEN")
+        self.token_source = "option" if token else "none"
+        if not token and authenticated:
+            self._stored = self.store.get(self.api_url)
+            if self._stored is None:
+                raise NotLoggedIn(self.api_url)
+            token, self.token_source = self._stored["access_token"], "stored"
+        return Client(self.api_url, token, timeout=self.timeout, trace=self.trace if self.debug else None)
+
+    def trace(self, message: str) -> None:
+        self.err.print(Text(message, style="dim"))
+
+    @property
+    def stored_token_expired(self) -> bool:
+        return self.token_source == "stored" and self._stored is not None and is_expired(self._stored)
+
+    def emit(self, data: Any, human: Callable[[], None]) -> None:
+        """JSON on stdout with --json, else the human rendering."""
+        if self.json:
+            print_json(data)
+        else:
+            human()
+
+    def note(self, message: str, style: str = "") -> None:
+        """A human remark on stderr (never on stdout, so --json output stays clean)."""
+        self.err.print(Text(message, style=style))
+
+    def watcher(self, client: Client, *, terminal_states: frozenset[str] = exitcodes.TERMINAL) -> Watcher:
+        interactive = not self.json and stdin_is_terminal() and self.out.is_terminal
+        return Watcher(client, self.out, interval=self.args.interval, timeout=self.args.timeout,
+                       interactive=interactive, quiet=self.json, terminal_states=terminal_states)
+
+
+def _console(stream) -> Console:
+    # soft_wrap: a message stays one line however long (scripts grep it); markup/emoji off: names and messages
+    # from the API are printed as they are, never read as [style] or :emoji: codes.
+    console = Console(file=stream, highlight=False, markup=False, emoji=False, soft_wrap=True)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = 160  # a pipe or a log: wide enough for a deployments table without cropping
+    return console
+
+
+def stdin_is_terminal() -> bool:
+    """False also when there is no standard input at all (a CI job, a cron entry: sys.stdin is None)."""
+    try:
+        return bool(sys.stdin and sys.stdin.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
+    sys.stdout.flush()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Commands: each returns an exit code
+
+
+def cmd_login(ctx: Context) -> int:
+    args = ctx.args
+    username = args.username
+    if not username:
+        if args.password_stdin or not stdin_is_terminal():
+            raise UsageError("--username is required when standard input is not a terminal")
+        username = input("Username: ").strip()
+    if not username:
+        raise UsageError("a username is required")
+    if args.password_stdin:
+        password = (sys.stdin.readline() if sys.stdin else "").rstrip("\r\n")
+    elif stdin_is_terminal():
+        password = getpass.getpass("Password: ")
+    else:
+        raise UsageError("no terminal to prompt for the password on: use --password-stdin")
+    if not password:
+        raise UsageError("a password is required")
+    reply = ctx.client(authenticated=False).login(username, password)
+    token = reply.get("access_token") if isinstance(reply, dict) else None
+    if not token:
+        raise ApiError(502, "the login reply carried no access_token", "bad_reply")
+    authenticated = ctx.client(authenticated=False)
+    authenticated.token = token
+    user = authenticated.me()
+    ctx.store.save(ctx.api_url, access_token=token, username=user.get("username", username),
+                   expires_in=reply.get("expires_in"))
+    summary = {"api_url": ctx.api_url, "user": user, "token_type": reply.get("token_type"),
+               "expires_in": reply.get("expires_in"), "credentials_file": str(ctx.store.path)}
+    ctx.emit(summary, lambda: ctx.out.print(
+        f"Logged in to {ctx.api_url} as {user.get('username')} (role {user.get('role')}, tenant "
+        f"{user.get('tenant_id')}); the token expires in {render.duration(reply.get('expires_in'))}."))
+    return exitcodes.OK
+
+
+def cmd_logout(ctx: Context) -> int:
+    removed = ctx.store.remove(ctx.api_url)
+    ctx.emit({"api_url": ctx.api_url, "logged_out": removed}, lambda: ctx.out.print(
+        f"Forgot the token for {ctx.api_url}." if removed else f"Not logged in to {ctx.api_url}."))
+    return exitcodes.OK
+
+
+def cmd_whoami(ctx: Context) -> int:
+    user = ctx.client().me()
+    ctx.emit(user, lambda: ctx.out.print(
+        f"{user.get('username')} (role {user.get('role')}, tenant {user.get('tenant_id')}) at {ctx.api_url}"))
+    return exitcodes.OK
+
+
+def cmd_deploy(ctx: Context) -> int:
+    args = ctx.args
+    intent = load_intent(args.intent)
+    if args.auto_approve:
+        intent["auto_approve"] = True
+    validate(intent)
+    if args.dry_run:
+        ctx.emit({"valid": True, "intent": intent},
+                 lambda: ctx.out.print(f"{args.intent}: valid ({len(intent.get('resources') or [])} resources)."))
+        return exitcodes.OK
+    client = ctx.client()
+    key = args.idempotency_key or str(uuid.uuid4())
+    try:
+        created = client.create_deployment(intent, key)
+    except ApiError as error:
+        if error.transient:
+            error.message += f" (retry with --idempotency-key {key} to avoid a duplicate deployment)"
+        raise
+    return _after_start(ctx, client, created, verb="created", wait=args.wait, idempotency_key=key)
+
+
+def _after_start(ctx: Context, client: Client, started: dict[str, Any], *, verb: str, wait: bool,
+                 idempotency_key: str | None = None, rollback: bool = False) -> int:
+    deployment_id = str(started.get("id"))
+    if not wait:
+        def human() -> None:
+            ctx.out.print(Text.assemble(f"Deployment {deployment_id} {verb}: ", render.status_text(
+                started.get("status"))))
+            if idempotency_key:
+                ctx.note(f"idempotency key {idempotency_key}", style="dim")
+            ctx.note(f"follow it with `orchestrator wait {deployment_id}`", style="dim")
+        ctx.emit(started, human)
+        return exitcodes.OK
+    if not ctx.json:
+        ctx.note(f"deployment {deployment_id} {verb}" + (f" (idempotency key {idempotency_key})"
+                                                          if idempotency_key else ""), style="dim")
+    final = ctx.watcher(client).wait(deployment_id, started if "step_results" in started else None)
+    return _finish(ctx, final, rollback=rollback)
+
+
+def _finish(ctx: Context, final: dict[str, Any], *, rollback: bool = False,
+            until: frozenset[str] = frozenset()) -> int:
+    status = str(final.get("status"))
+    if status in until:
+        code = exitcodes.OK
+    elif rollback:
+        code = exitcodes.OK if status == "rolled_back" else exitcodes.for_deployment_status(status)
+    else:
+        code = exitcodes.for_deployment_status(status)
+
+    def human() -> None:
+        if not ctx.out.is_terminal:  # the live view already shows it all on a terminal
+            ctx.out.print(render.deployment_view(final))
+        line = Text.assemble(f"Deployment {final.get('id')} ", render.status_text(status))
+        if final.get("error_message") and code:
+            line.append(f": {final['error_message']}")
+        ctx.err.print(line)
+    ctx.emit(final, human)
+    return code
+
+
+def cmd_list(ctx: Context) -> int:
+    args = ctx.args
+    if args.limit > 200:
+        raise UsageError("--limit must be at most 200")
+    if args.offset < 0:
+        raise UsageError("--offset must not be negative")
+    page = ctx.client().list_deployments(status=args.status, environment=args.environment, limit=args.limit,
+                                         offset=args.offset or None)
+    ctx.emit(page, lambda: ctx.out.print(render.deployments_table(page)))
+    return exitcodes.OK
+
+
+def cmd_show(ctx: Context) -> int:
+    deployment = ctx.client().deployment(ctx.args.id)
+    ctx.emit(deployment, lambda: ctx.out.print(render.deployment_view(deployment)))
+    return exitcodes.OK
+
+
+def cmd_wait(ctx: Context) -> int:
+    until = frozenset(ctx.args.until or ())
+    client = ctx.client()
+    final = ctx.watcher(client, terminal_states=exitcodes.TERMINAL | until).wait(ctx.args.id)
+    return _finish(ctx, final, until=until)
+
+
+def cmd_events(ctx: Context) -> int:
+    page = ctx.client().events(ctx.args.id)
+    ctx.emit(page, lambda: ctx.out.print(render.events_table(page)))
+    return exitcodes.OK
+
+
+def cmd_plan(ctx: Context) -> int:
+    deployment = ctx.client().deployment(ctx.args.id)
+    plan = deployment.get("plan")
+    if ctx.json:
+        print_json(plan)
+    elif not plan:
+        ctx.note(f"deployment {ctx.args.id} has no plan yet (it is {deployment.get('status')})", style="yellow")
+    else:
+        ctx.out.print(render.plan_summary(plan))
+        ctx.out.print(render.plan_steps_table(plan))
+    return exitcodes.OK
+
+
+def _decision(ctx: Context, deployment: dict[str, Any], what: str) -> int:
+    ctx.emit(deployment, lambda: ctx.out.print(Text.assemble(f"Deployment {deployment.get('id')} {what}: now ",
+                                                             render.status_text(deployment.get("status")))))
+    return exitcodes.OK
+
+
+def cmd_approve(ctx: Context) -> int:
+    return _decision(ctx, ctx.client().approve(ctx.args.id, ctx.args.comment), "approved")
+
+
+def cmd_reject(ctx: Context) -> int:
+    return _decision(ctx, ctx.client().reject(ctx.args.id, ctx.args.reason), "rejected")
+
+
+def cmd_cancel(ctx: Context) -> int:
+    return _decision(ctx, ctx.client().cancel(ctx.args.id), "cancelled")
+
+
+def cmd_rollback(ctx: Context) -> int:
+    client = ctx.client()
+    started = client.rollback(ctx.args.id)
+    return _after_start(ctx, client, started, verb="rolling back", wait=ctx.args.wait, rollback=True)
+
+
+def cmd_drift_scan(ctx: Context) -> int:
+    report = ctx.client().drift_scan(ctx.args.id)
+    ctx.emit(report, lambda: ctx.out.print(render.drift_report(report)))
+    return exitcodes.OK
+
+
+def cmd_drift_reports(ctx: Context) -> int:
+    page = ctx.client().drift_reports(ctx.args.deployment)
+    ctx.emit(page, lambda: ctx.out.print(render.drift_reports_table(page)))
+    return exitcodes.OK
+
+
+def cmd_drift_remediate(ctx: Context) -> int:
+    client = ctx.client()
+    created = client.drift_remediate(ctx.args.report_id)
+    return _after_start(ctx, client, created, verb="created to remediate the drift", wait=ctx.args.wait)
+
+
+def cmd_terraform(ctx: Context) -> int:
+    args = ctx.args
+    documents = ctx.client().terraform(args.id)
+    if not isinstance(documents, dict):
+        raise ApiError(502, "the terraform reply is not an object", "bad_reply")
+    if args.provider:
+        if args.provider not in documents:
+            raise MissingLocally(f"deployment {args.id} has no {args.provider} resources (it uses: "
+                                 f"{', '.join(documents) or 'none'})")
+        documents = {args.provider: documents[args.provider]}
+    if not args.out:
+        print_json(documents[args.provider] if args.provider else documents)
+        return exitcodes.OK
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        written = {}
+        for provider, document in documents.items():
+            path = out / f"{provider}.tf.json"
+            path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+            written[provider] = str(path)
+    except OSError as exc:
+        raise UsageError(f"cannot write into {out}: {exc}") from None
+
+    def human() -> None:
+        for path in written.values():
+            ctx.out.print(f"wrote {path}")
+    ctx.emit({"deployment_id": args.id, "files": written}, human)
+    return exitcodes.OK
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Entry point: every error becomes one clear message and an exit code
+
+
+_LABELS = {400: "malformed request", 401: "unauthorized", 403: "forbidden", 404: "not found", 409: "conflict",
+           413: "request too large", 422: "invalid input", 429: "throttled"}
+
+
+def _report(ctx: Context | None, *, message: str, code: str, exit_code: int, details: Any = None,
+            http_status: int | None = None, lines: Sequence[str] = ()) -> int:
+    if ctx is not None and ctx.json:
+        body: dict[str, Any] = {"message": message, "code": code}
+        if details is not None:
+            body["details"] = details
+        if http_status:
+            body["http_status"] = http_status
+        body["exit_code"] = exit_code
+        print_json(body)
+    else:
+        err = ctx.err if ctx is not None else _console(sys.stderr)
+        err.print(Text(f"error: {message}", style="bold red"))
+        for line in lines:
+            err.print(Text(f"  {line}", style="red"))
+    return exit_code
+
+
+_CONFLICT_VERBS = {cmd_approve: "approved", cmd_reject: "rejected", cmd_cancel: "cancelled",
+                   cmd_rollback: "rolled back", cmd_drift_scan: "scanned for drift (only completed ones can)"}
+
+
+def _api_error_message(ctx: Context, error: ApiError) -> tuple[str, list[str]]:
+    status = error.status
+    if status == 0:
+        return error.message, []
+    label = _LABELS.get(status) or ("server error" if status >= 500 else "request failed")
+    message = f"{label}: {error.message} (HTTP {status})"
+    lines = render.field_error_lines(error.details) if status == 422 else []
+    if status == 409 and isinstance(error.details, dict) and error.details.get("current"):
+        # The API's text lists "allowed next states", which for cancel/rollback/approve are the states the action
+        # is allowed *from*: say plainly what blocks it instead.
+        verb = _CONFLICT_VERBS.get(ctx.args.handler)
+        if ctx.args.handler is cmd_drift_remediate:
+            message = f"{label}: the report found no drift, so there is nothing to remediate (HTTP 409)"
+        elif verb:
+            message = f"{label}: the deployment is {error.details['current']}, so it cannot be {verb} (HTTP 409)"
+    elif status == 401 and ctx.args.handler is not cmd_login:  # a failed login needs no advice to log in
+        hint = "your stored token has expired" if ctx.stored_token_expired else "the token is invalid or expired"
+        message += f"; {hint}: run `orchestrator login --api-url {ctx.api_url}`"
+    elif status in (429, 503) and error.retry_after:
+        message += f"; retry after {error.retry_after}s"
+    return message, lines
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, --version, or a usage error (argparse printed it; exit 2)
+        return exit_.code if isinstance(exit_.code, int) else exitcodes.INVALID
+    ctx: Context | None = None
+    try:
+        ctx = Context(args)
+        return args.handler(ctx)
+    except IntentError as error:
+        lines = render.field_error_lines(error.details)
+        return _report(ctx, message=str(error), code="validation_error" if error.details else "invalid_intent",
+                       details=error.details or None, exit_code=exitcodes.INVALID, lines=lines)
+    except UsageError as error:
+        return _report(ctx, message=str(error), code="usage_error", exit_code=exitcodes.INVALID)
+    except MissingLocally as error:
+        return _report(ctx, message=f"not found: {error}", code="not_found", exit_code=exitcodes.NOT_FOUND)
+    except NotLoggedIn as error:
+        return _report(ctx, message=str(error), code="not_logged_in", exit_code=exitcodes.UNAUTHORIZED)
+    except CredentialsError as error:
+        return _report(ctx, message=str(error), code="credentials_error", exit_code=exitcodes.UNAUTHORIZED)
+    except ApiError as error:
+        exit_code = exitcodes.UNAVAILABLE if error.status == 0 else exitcodes.for_http_status(error.status)
+        message, lines = _api_error_message(ctx, error) if ctx is not None else (error.message, [])
+        return _report(ctx, message=message if not (ctx and ctx.json) else error.message, code=error.code,
+                       details=error.details, http_status=error.status or None, exit_code=exit_code, lines=lines)
+    except WaitTimeout as error:
+        if ctx is not None and ctx.json:
+            print_json(error.deployment)
+        else:
+            _report(ctx, message=str(error), code="wait_timeout", exit_code=exitcodes.WAIT_TIMEOUT)
+        return exitcodes.WAIT_TIMEOUT
+    except StoppedWaiting as stopped:
+        _console(sys.stderr).print(Text(str(stopped), style="yellow"))
+        return exitcodes.INTERRUPTED
+    except KeyboardInterrupt:
+        _console(sys.stderr).print(Text("interrupted", style="yellow"))
+        return exitcodes.INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`orchestrator list | head`): not an error worth a traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return exitcodes.OK
+    except Exception as error:  # noqa: BLE001 - the promise: never a traceback unless --debug
+        if ctx is not None and ctx.debug:
+            traceback.print_exc()
+        return _report(ctx, message=f"unexpected {type(error).__name__}: {error} (re-run with --debug for details)",
+                       code="internal_error", exit_code=exitcodes.INTERNAL)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,298 @@
+"""Rich renderables for the API's JSON: deployments, plans, progress, events, drift reports, field errors.
+
+Every function takes the API's JSON as it is and tolerates missing keys, so a newer server does not break it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+STATUS_STYLES = {
+    "pending": "dim", "planning": "cyan", "planned": "cyan", "awaiting_approval": "bold yellow",
+    "approved": "green", "executing": "bold blue", "verifying": "bold blue", "completed": "bold green",
+    "failed": "bold red", "rolling_back": "bold magenta", "rolled_back": "magenta", "cancelled": "yellow",
+    "rejected": "red",
+}
+STEP_STYLES = {
+    "pending": "dim", "queued": "dim", "acquired": "cyan", "running": "bold blue", "retrying": "yellow",
+    "succeeded": "green", "failed": "bold red", "cancelled": "yellow", "timed_out": "red",
+}
+RISK_STYLES = {"low": "green", "medium": "yellow", "high": "bold red", "critical": "bold white on red"}
+SEVERITY_STYLES = {"low": "dim", "medium": "yellow", "high": "bold red", "critical": "bold white on red"}
+STEP_DONE = frozenset({"succeeded", "failed", "cancelled", "timed_out"})
+NO_OP = "no-op"
+
+
+def status_text(status: str | None) -> Text:
+    status = status or "?"
+    return Text(status, style=STATUS_STYLES.get(status, ""))
+
+
+def duration(seconds: float | int | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = float(seconds)
+    if 0 < seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 60:
+        return f"{seconds:.1f}s" if seconds % 1 else f"{int(seconds)}s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+def money(value: float | int | None) -> str:
+    return "-" if value is None else f"${float(value):,.2f}"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _kv_table() -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    return table
+
+
+# -- deployments ----------------------------------------------------------------------------------------------------
+
+
+def deployment_header(d: dict[str, Any]) -> RenderableType:
+    table = _kv_table()
+    table.add_row("Deployment", Text(f"{d.get('name', '?')}  ({d.get('id', '?')})"))
+    line = Text.assemble(status_text(d.get("status")))
+    if d.get("progress_percentage") is not None:
+        line.append(f"   {float(d['progress_percentage']):.0f}% done")
+    table.add_row("Status", line)
+    table.add_row("Environment", f"{d.get('environment', '?')}   strategy {d.get('strategy', '?')}   "
+                                 f"providers {', '.join(d.get('providers') or []) or '-'}")
+    table.add_row("Initiated by", f"{d.get('initiated_by', '?')}   at {d.get('created_at') or '-'}")
+    approval = d.get("approval") or {}
+    if approval.get("decided_by"):
+        table.add_row("Decided by", f"{approval['decided_by']} at {approval.get('decided_at') or '-'}"
+                                    + (f": {approval['comment']}" if approval.get("comment") else ""))
+    elif approval.get("required"):
+        table.add_row("Approval", f"required, requested at {approval.get('requested_at') or '-'}")
+    if d.get("error_message"):
+        table.add_row("Error", Text(d["error_message"], style="red"))
+    return table
+
+
+def plan_summary(plan: dict[str, Any]) -> RenderableType:
+    steps = plan.get("steps") or []
+    counts: dict[str, int] = {}
+    for step in steps:
+        counts[step.get("action", "?")] = counts.get(step.get("action", "?"), 0) + 1
+    table = _kv_table()
+    actions = ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
+    table.add_row("Plan", f"{plural(plan.get('step_count', len(steps)), 'step')} ({actions or 'none'}) in "
+                          f"{plural(len(plan.get('waves') or []), 'wave')}")
+    table.add_row("Estimate", f"{duration(plan.get('estimated_total_duration_seconds'))}   "
+                              f"{money(plan.get('estimated_monthly_cost'))}/month")
+    risk = str(plan.get("risk_assessment") or "?")
+    risk_line = Text(risk, style=RISK_STYLES.get(risk, ""))
+    reasons = plan.get("risk_reasons") or []
+    if reasons:
+        risk_line.append(": " + "; ".join(str(r) for r in reasons))
+    table.add_row("Risk", risk_line)
+    approval = "required" if plan.get("requires_approval") else "not required"
+    if plan.get("auto_approve_overridden"):
+        approval += " (auto_approve overridden by policy)"
+    table.add_row("Approval", approval)
+    policy = plan.get("policy") or {}
+    for kind, style in (("violations", "bold red"), ("warnings", "yellow")):
+        for finding in policy.get(kind) or []:
+            where = f" [{finding['resource_identifier']}]" if finding.get("resource_identifier") else ""
+            table.add_row(kind[:-1].capitalize(),
+                          Text(f"{finding.get('rule_id', '?')}: {finding.get('message', '')}{where}", style=style))
+    return table
+
+
+def plan_steps_table(plan: dict[str, Any]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, title="Plan steps", title_justify="left")
+    for name, justify in (("step", "left"), ("wave", "right"), ("action", "left"), ("resource", "left"),
+                          ("changed paths", "left"), ("duration", "right"), ("cost/month", "right")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for step in plan.get("steps") or []:
+        table.add_row(str(step.get("step_id", "?")), str(step.get("wave", "?")), str(step.get("action", "?")),
+                      str(step.get("resource_identifier", "?")), ", ".join(step.get("changed_paths") or []) or "-",
+                      duration(step.get("estimated_duration_seconds")), money(step.get("monthly_cost")))
+    return table
+
+
+def step_state(step: dict[str, Any], result: dict[str, Any] | None) -> str:
+    if step.get("action") == NO_OP:
+        return NO_OP
+    if result is None:
+        return "pending"
+    return str(result.get("status") or "pending")
+
+
+QUIET_STATES = frozenset({"pending", "succeeded", NO_OP})
+
+
+def progress_view(d: dict[str, Any], *, max_step_rows: int | None = None) -> RenderableType:
+    """A bar per wave (finished steps / steps) and per step (its status from step_results).
+
+    With `max_step_rows` and a bigger plan, only steps worth a look (running, retrying, failed) get a row; the rest
+    are counted under their wave, so a 5,000-step plan still fits a terminal and redraws fast."""
+    plan = d.get("plan") or {}
+    steps = {s.get("step_id"): s for s in plan.get("steps") or []}
+    results = {r.get("step_id"): r for r in d.get("step_results") or []}
+    table = Table.grid(padding=(0, 1))
+    for column in ("label", "bar", "count", "status", "detail"):
+        table.add_column(column, no_wrap=column != "detail")
+    running_overall = d.get("status") in {"executing", "verifying", "rolling_back"}
+    collapse = max_step_rows is not None and len(steps) > max_step_rows
+    for index, wave in enumerate(plan.get("waves") or []):
+        states = [step_state(steps.get(sid, {}), results.get(sid)) for sid in wave]
+        work = [s for s in states if s != NO_OP]
+        done = sum(1 for s in work if s in STEP_DONE)
+        failed = any(s in {"failed", "timed_out"} for s in work)
+        active = any(s in {"running", "retrying", "acquired", "queued"} for s in work)
+        style = "red" if failed else ("green" if work and done == len(work) else "blue")
+        bar = ProgressBar(total=max(len(work), 1), completed=done if work else 1, width=24,
+                          pulse=active and running_overall and done == 0, complete_style=style,
+                          finished_style=style)
+        table.add_row(Text(f"wave {index}", style="bold"), bar, f"{done}/{len(work)}",
+                      Text("failed" if failed else ("done" if work and done == len(work) else
+                                                    ("running" if active else ("no-op" if not work else "waiting"))),
+                           style=style), "")
+        hidden = 0
+        for sid, state in zip(wave, states, strict=True):
+            step = steps.get(sid, {})
+            result = results.get(sid)
+            if collapse and state in QUIET_STATES and not (result or {}).get("error_message"):
+                hidden += 1
+                continue
+            finished = state in STEP_DONE or state == NO_OP
+            step_style = STEP_STYLES.get(state, "dim")
+            step_bar = ProgressBar(total=1, completed=1 if finished else 0, width=24,
+                                   pulse=state in {"running", "retrying", "acquired"},
+                                   complete_style="red" if state in {"failed", "timed_out"} else "green",
+                                   finished_style="red" if state in {"failed", "timed_out"} else "green")
+            detail = f"{step.get('action', '?')} {step.get('resource_identifier', sid)}"
+            if result:
+                if (result.get("attempt_number") or 1) > 1:
+                    detail += f"  attempt {result['attempt_number']}"
+                if result.get("duration_seconds") is not None:
+                    detail += f"  {duration(result['duration_seconds'])}"
+                if result.get("rolled_back"):
+                    detail += "  (rolled back)"
+                if result.get("error_message"):
+                    detail += f"  {result['error_message']}"
+            table.add_row(Text(f"  {sid}"), step_bar, "", Text(state, style=step_style), detail)
+        if hidden:
+            table.add_row("", "", "", Text(f"{hidden} more", style="dim"), Text("pending, succeeded or no-op",
+                                                                                  style="dim"))
+    return table
+
+
+def deployment_view(d: dict[str, Any], *, with_steps: bool = True,
+                    max_step_rows: int | None = None) -> RenderableType:
+    parts: list[RenderableType] = [deployment_header(d)]
+    plan = d.get("plan")
+    if plan:
+        parts += [Text(""), plan_summary(plan)]
+        if with_steps and plan.get("waves"):
+            parts += [Text(""), progress_view(d, max_step_rows=max_step_rows)]
+    return Group(*parts)
+
+
+def deployments_table(page: dict[str, Any]) -> RenderableType:
+    items = page.get("items") or []
+    table = Table(box=box.SIMPLE_HEAD)
+    for name in ("id", "name", "status", "environment", "providers", "resources", "created (UTC)", "by"):
+        table.add_column(name, no_wrap=name != "name", overflow="fold")
+    for d in items:
+        table.add_row(str(d.get("id")), str(d.get("name")), status_text(d.get("status")),
+                      str(d.get("environment")), ",".join(d.get("providers") or []), str(d.get("resource_count", "")),
+                      str(d.get("created_at") or "-")[:16].replace("T", " "), str(d.get("initiated_by") or "-"))
+    total = page.get("total")
+    footer = Text(f"{len(items)} of {total} deployment(s)" if total is not None else f"{len(items)} deployment(s)",
+                  style="dim")
+    return Group(table, footer)
+
+
+def events_table(page: dict[str, Any]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD)
+    for name in ("at", "event", "actor", "transition", "detail"):
+        table.add_column(name, no_wrap=name in {"at", "event"}, overflow="fold")
+    for e in page.get("items") or []:
+        transition = ""
+        if e.get("from_status") or e.get("to_status"):
+            transition = f"{e.get('from_status') or '-'} -> {e.get('to_status') or '-'}"
+        detail = ", ".join(f"{k}={v}" for k, v in (e.get("detail") or {}).items())
+        table.add_row(str(e.get("at") or "-")[:23], str(e.get("type")), str(e.get("actor") or "-"), transition,
+                      detail)
+    return table
+
+
+# -- drift ------------------------------------------------------------------------------------------------------------
+
+
+def drift_report(report: dict[str, Any]) -> RenderableType:
+    head = _kv_table()
+    head.add_row("Report", str(report.get("id")))
+    head.add_row("Deployment", str(report.get("deployment_id")))
+    head.add_row("Scanned", f"{report.get('created_at') or '-'} ({report.get('scan_type', '?')})")
+    severity = report.get("max_severity")
+    head.add_row("Drift", Text(f"yes, max severity {severity}", style=SEVERITY_STYLES.get(severity or "", ""))
+                 if report.get("has_drift") else Text("none", style="green"))
+    head.add_row("Summary", str(report.get("summary") or ""))
+    items = report.get("items") or []
+    if not items:
+        return head
+    table = Table(box=box.SIMPLE_HEAD)
+    for name in ("severity", "type", "resource", "path", "expected", "actual"):
+        table.add_column(name)
+    for item in items:
+        sev = str(item.get("severity"))
+        table.add_row(Text(sev, style=SEVERITY_STYLES.get(sev, "")), str(item.get("drift_type")),
+                      str(item.get("resource_identifier")), str(item.get("property_path") or "-"),
+                      _short(item.get("expected_value")), _short(item.get("actual_value")))
+    return Group(head, table)
+
+
+def drift_reports_table(page: dict[str, Any]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD)
+    for name in ("id", "deployment", "scanned", "type", "max severity", "items", "summary"):
+        table.add_column(name, no_wrap=name in {"id", "deployment"})
+    for r in page.get("items") or []:
+        sev = r.get("max_severity") or "-"
+        table.add_row(str(r.get("id")), str(r.get("deployment_id")), str(r.get("created_at") or "-")[:19],
+                      str(r.get("scan_type", "-")), Text(sev, style=SEVERITY_STYLES.get(sev, "")),
+                      str(len(r.get("items") or [])), str(r.get("summary") or ""))
+    return table
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    if value is None:
+        return "-"
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# -- errors -----------------------------------------------------------------------------------------------------------
+
+
+def field_error_lines(details: Any) -> list[str]:
+    """`location: message` for each field error of a 422 reply or a local validation."""
+    lines = []
+    if isinstance(details, list):
+        for item in details:
+            if isinstance(item, dict):
+                location = item.get("location") or ".".join(str(p) for p in item.get("loc") or []) or "(body)"
+                lines.append(f"{location}: {item.get('msg', '?')}")
+    return lines

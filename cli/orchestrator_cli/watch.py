@@ -1,0 +1,216 @@
+"""Waiting for a deployment to settle: a live view on a terminal, one line per change otherwise, and the approval
+prompt when a person is at the keyboard."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.prompt import Prompt
+from rich.spinner import Spinner
+from rich.text import Text
+
+from . import render
+from .client import ApiError, Client
+from .exitcodes import TERMINAL
+
+MAX_TRANSIENT_FAILURES = 8
+
+
+class StoppedWaiting(KeyboardInterrupt):
+    """Ctrl-C while following a deployment: the CLI stops, the deployment does not."""
+
+    def __init__(self, deployment_id: str):
+        self.deployment_id = deployment_id
+        super().__init__(f"stopped following deployment {deployment_id}; it goes on: "
+                         f"`orchestrator wait {deployment_id}` follows it again")
+
+
+class WaitTimeout(Exception):
+    def __init__(self, deployment: dict[str, Any], seconds: float):
+        self.deployment, self.seconds = deployment, seconds
+        super().__init__(f"deployment {deployment.get('id')} is still {deployment.get('status')} after {seconds:g}s; "
+                         f"it goes on: `orchestrator show {deployment.get('id')}`")
+
+
+def ask_decision(console: Console) -> tuple[str, str | None]:
+    """What to do with a deployment awaiting approval: ("approve", comment), ("reject", reason) or ("skip", None)."""
+    choice = Prompt.ask("Approve this deployment?", choices=["approve", "reject", "skip"], default="skip",
+                        console=console)
+    if choice == "approve":
+        comment = Prompt.ask("Comment (optional)", default="", show_default=False, console=console)
+        return "approve", comment.strip() or None
+    if choice == "reject":
+        reason = ""
+        while not reason.strip():
+            reason = Prompt.ask("Reason (required)", console=console)
+        return "reject", reason.strip()
+    return "skip", None
+
+
+class Watcher:
+    """Polls GET /deployments/{id} until a terminal state, rendering each state it sees."""
+
+    def __init__(self, client: Client, console: Console, *, interval: float = 1.0, timeout: float | None = None,
+                 interactive: bool = False, quiet: bool = False, terminal_states: frozenset[str] = TERMINAL,
+                 ask: Callable[[Console], tuple[str, str | None]] = ask_decision,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.client, self.console = client, console
+        self.interval, self.timeout = max(0.05, interval), timeout
+        self.interactive, self.quiet = interactive, quiet
+        self.terminal_states = terminal_states
+        self.ask, self.sleep = ask, sleep
+        self._live: Live | None = None
+        self._seen_status: str | None = None
+        self._seen_steps: dict[str, tuple[str, bool, int]] = {}
+        self._plan_shown = False
+        self._approval_handled = False
+        self._started = time.monotonic()
+
+    # -- the loop -------------------------------------------------------------------------------------------------
+
+    def wait(self, deployment_id: str, initial: dict[str, Any] | None = None) -> dict[str, Any]:
+        try:
+            if not self.quiet and self.console.is_terminal:
+                with Live(console=self.console, refresh_per_second=4, transient=False) as self._live:
+                    try:
+                        return self._loop(deployment_id, initial)
+                    finally:
+                        self._live = None
+            return self._loop(deployment_id, initial)
+        except StoppedWaiting:
+            raise
+        except KeyboardInterrupt:
+            raise StoppedWaiting(deployment_id) from None
+
+    def _loop(self, deployment_id: str, initial: dict[str, Any] | None) -> dict[str, Any]:
+        deadline = self._started + self.timeout if self.timeout else None
+        deployment = initial or self._fetch(deployment_id)
+        while True:
+            self._show(deployment)
+            status = deployment.get("status")
+            if status in self.terminal_states:
+                return deployment
+            if status == "awaiting_approval" and not self._approval_handled:
+                decided = self._awaiting_approval(deployment)
+                if decided is not None:
+                    deployment = decided
+                    continue
+            elif status != "awaiting_approval":
+                self._approval_handled = False  # a re-plan may ask again
+            pause = self.interval
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise WaitTimeout(deployment, self.timeout or 0)
+                pause = min(pause, remaining)
+            self.sleep(pause)
+            deployment = self._fetch(deployment_id)
+
+    def _fetch(self, deployment_id: str) -> dict[str, Any]:
+        """The deployment, riding out short outages (connection errors, 5xx, 429) with a growing pause."""
+        failures = 0
+        while True:
+            try:
+                return self.client.deployment(deployment_id)
+            except ApiError as error:
+                failures += 1
+                if not error.transient or failures > MAX_TRANSIENT_FAILURES:
+                    raise
+                pause = min(10.0, self.interval * 2 ** failures)
+                if error.retry_after and error.retry_after.isdigit():
+                    pause = max(pause, float(error.retry_after))
+                self._note(f"{error.message}; retrying in {pause:.0f}s", style="yellow")
+                self.sleep(pause)
+
+    # -- approval -------------------------------------------------------------------------------------------------
+
+    def _awaiting_approval(self, deployment: dict[str, Any]) -> dict[str, Any] | None:
+        deployment_id = str(deployment.get("id"))
+        self._approval_handled = True
+        if not self.interactive:
+            self._note(f"awaiting approval; approve with `orchestrator approve {deployment_id}` or reject with "
+                       f"`orchestrator reject {deployment_id} --reason ...` (still waiting)", style="yellow")
+            return None
+        if self._live is not None:
+            self._live.stop()
+        try:
+            if self._live is None and not self._plan_shown and deployment.get("plan"):
+                self.console.print(render.plan_summary(deployment["plan"]))
+            choice, text = self.ask(self.console)
+            if choice == "skip":
+                self.console.print("[yellow]left for someone else to decide; still waiting[/yellow]")
+                return None
+            try:
+                if choice == "approve":
+                    return self.client.approve(deployment_id, text)
+                return self.client.reject(deployment_id, text or "rejected from the CLI")
+            except ApiError as error:
+                if error.transient:
+                    raise
+                self.console.print(f"[red]could not {choice}: {error.message}[/red] (still waiting)")
+                return None
+        finally:
+            if self._live is not None:
+                self._live.start()
+
+    # -- output ---------------------------------------------------------------------------------------------------
+
+    def _note(self, message: str, style: str = "") -> None:
+        if self.quiet:
+            return
+        if self._live is not None:
+            self._live.console.print(Text(message, style=style))
+        else:
+            self.console.print(Text(message, style=style))
+
+    def _show(self, deployment: dict[str, Any]) -> None:
+        if self.quiet:
+            return
+        if self._live is not None:
+            self._live.update(self.live_view(deployment), refresh=True)
+        else:
+            self._lines(deployment)
+
+    def live_view(self, deployment: dict[str, Any]) -> RenderableType:
+        # Room for the header and plan summary; the steps share what is left of the terminal.
+        rows = max(8, self.console.height - 24)
+        parts: list[RenderableType] = [render.deployment_view(deployment, max_step_rows=rows)]
+        status = deployment.get("status")
+        elapsed = render.duration(round(time.monotonic() - self._started))
+        if status not in self.terminal_states:
+            parts += [Text(""), Spinner("dots", text=Text(f"{status} ... {elapsed} (Ctrl-C stops waiting, not the "
+                                                          "deployment)", style="dim"))]
+        return Group(*parts)
+
+    def _lines(self, deployment: dict[str, Any]) -> None:
+        """Plain output for logs: one line per state change and per step change."""
+        status = deployment.get("status")
+        if status != self._seen_status:
+            line = Text.assemble("status ", render.status_text(status))
+            if deployment.get("error_message") and status in self.terminal_states | {"rolling_back"}:
+                line.append(f": {deployment['error_message']}")
+            self.console.print(line)
+            self._seen_status = status
+        plan = deployment.get("plan")
+        if plan and not self._plan_shown:
+            self.console.print(render.plan_summary(plan))
+            self._plan_shown = True
+        identifiers = {s.get("step_id"): s.get("resource_identifier") for s in (plan or {}).get("steps") or []}
+        for result in deployment.get("step_results") or []:
+            sid = str(result.get("step_id"))
+            key = (str(result.get("status")), bool(result.get("rolled_back")), int(result.get("attempt_number") or 1))
+            if self._seen_steps.get(sid) == key:
+                continue
+            self._seen_steps[sid] = key
+            text = f"  step {sid} {identifiers.get(sid) or result.get('resource_identifier') or ''}: {key[0]}"
+            if (result.get("attempt_number") or 1) > 1:
+                text += f" (attempt {result['attempt_number']})"
+            if key[1]:
+                text += " (rolled back)"
+            if result.get("error_message"):
+                text += f": {result['error_message']}"
+            self.console.print(Text(text, style=render.STEP_STYLES.get(key[0], "")))
