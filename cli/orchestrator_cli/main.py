@@ -530,10 +530,6 @@ def _report(ctx: Context | None, *, message: str, code: str, exit_code: int, det
     return exit_code
 
 
-_CONFLICT_VERBS = {cmd_approve: "approved", cmd_reject: "rejected", cmd_cancel: "cancelled",
-                   cmd_rollback: "rolled back", cmd_drift_scan: "scanned for drift (only completed ones can)"}
-
-
 def _api_error_message(ctx: Context, error: ApiError) -> tuple[str, list[str]]:
     status = error.status
     if status == 0:
@@ -541,15 +537,7 @@ def _api_error_message(ctx: Context, error: ApiError) -> tuple[str, list[str]]:
     label = _LABELS.get(status) or ("server error" if status >= 500 else "request failed")
     message = f"{label}: {error.message} (HTTP {status})"
     lines = render.field_error_lines(error.details) if status == 422 else []
-    if status == 409 and isinstance(error.details, dict) and error.details.get("current"):
-        # The API's text lists "allowed next states", which for cancel/rollback/approve are the states the action
-        # is allowed *from*: say plainly what blocks it instead.
-        verb = _CONFLICT_VERBS.get(ctx.args.handler)
-        if ctx.args.handler is cmd_drift_remediate:
-            message = f"{label}: the report found no drift, so there is nothing to remediate (HTTP 409)"
-        elif verb:
-            message = f"{label}: the deployment is {error.details['current']}, so it cannot be {verb} (HTTP 409)"
-    elif status == 401 and ctx.args.handler is not cmd_login:  # a failed login needs no advice to log in
+    if status == 401 and ctx.args.handler is not cmd_login:  # a failed login needs no advice to log in
         hint = "your stored token has expired" if ctx.stored_token_expired else "the token is invalid or expired"
         message += f"; {hint}: run `orchestrator login --api-url {ctx.api_url}`"
     elif status in (429, 503) and error.retry_after:

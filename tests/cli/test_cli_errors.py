@@ -55,14 +55,15 @@ def test_422_lists_every_field_error(cli, api):
                          "  extra: Extra inputs are not permitted"]
 
 
-def test_409_invalid_transition_says_what_blocks_the_action(cli, api):
+def test_409_says_what_blocks_the_action(cli, api):
+    message = ("cannot cancel a deployment that is completed; cancel applies to a deployment that is approved or "
+               "awaiting_approval or executing or pending or planned or planning")
     api.reply(f"POST {DEPLOYMENT}/cancel", 409, {
-        "message": "deployment cannot move from 'completed' to 'cancelled'; allowed next states: approved, ...",
-        "code": "invalid_transition",
-        "details": {"current": "completed", "requested": "cancelled", "allowed": ["approved"]}})
+        "message": message, "code": "action_not_allowed",
+        "details": {"action": "cancel", "current": "completed", "allowed_from": ["approved"]}})
     result = cli("--token", "t", "cancel", "d-1")
     assert result.code == exitcodes.CONFLICT
-    assert "conflict: the deployment is completed, so it cannot be cancelled (HTTP 409)" in result.err
+    assert f"conflict: {message} (HTTP 409)" in result.err
 
 
 def test_json_mode_prints_the_api_error_body_and_nothing_on_stderr(cli, api):

@@ -140,7 +140,7 @@ def test_approval_flow_with_approve(api, tenant, tmp_path):
     assert final["approval"]["decided_by"] == approver.username and final["approval"]["comment"] == "plan reviewed"
 
     again = api("approve", created["id"], "--token", approver.token)
-    assert again.code == exitcodes.CONFLICT and "the deployment is completed, so it cannot be approved" in again.err
+    assert again.code == exitcodes.CONFLICT and "cannot approve a deployment that is completed" in again.err
 
 
 def test_reject_and_cancel_end_with_their_exit_codes(api, tenant, tmp_path):
@@ -228,7 +228,7 @@ def test_rollback_wait_of_a_completed_deployment_exits_0(api, operator, tmp_path
     assert "status rolled_back" in result.out
     again = api("rollback", created["id"])
     assert again.code == exitcodes.CONFLICT
-    assert "the deployment is rolled_back, so it cannot be rolled back" in again.err
+    assert "cannot roll back a deployment that is rolled_back" in again.err
 
 
 def test_the_installed_console_script(local_cloud, tenant, tmp_path, isolated_config):

@@ -431,7 +431,7 @@ def test_missing_permission_is_answered_before_unknown_ids_and_illegal_states(
         wrong_state = caller.call(method, template.format(target), body)
         assert wrong_state.status == (409 if allowed else 403), wrong_state
         if allowed:
-            assert wrong_state.body["code"] == "invalid_transition" and "current" in wrong_state.body["details"]
+            assert wrong_state.body["code"] == "action_not_allowed" and "current" in wrong_state.body["details"]
 
 
 @pytest.mark.parametrize(("route", "method", "path", "body", "granted_role"), [

@@ -15,6 +15,7 @@ STATUS: list[tuple[type[Exception], int]] = [
     (e.PermissionDenied, 403),
     (e.NotFound, 404),
     (e.InvalidTransition, 409),
+    (e.ActionNotAllowed, 409),
     (e.ConcurrencyConflict, 409),
     (e.PolicyBlocked, 409),
     (e.Throttled, 429),
@@ -49,6 +50,9 @@ def to_http(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
                 message = f"{len(exc.errors)} invalid field(s): {exc}"
             elif isinstance(exc, e.InvalidTransition):
                 details = {"current": exc.current, "requested": exc.requested, "allowed": exc.allowed}
+                message = str(exc)
+            elif isinstance(exc, e.ActionNotAllowed):
+                details = {"action": exc.action, "current": exc.current, "allowed_from": exc.allowed_from}
                 message = str(exc)
             elif isinstance(exc, e.Throttled):
                 headers["Retry-After"] = str(exc.retry_after_seconds)

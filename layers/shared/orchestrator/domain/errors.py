@@ -57,6 +57,18 @@ class InvalidTransition(DomainError):
         )
 
 
+class ActionNotAllowed(DomainError):
+    """An action (approve, cancel, rollback, ...) asked of something in a state where it does not apply."""
+
+    code = "action_not_allowed"
+
+    def __init__(self, action: str, entity: str, current: str, allowed_from: Iterable[str]):
+        self.action, self.entity, self.current = action, entity, current
+        self.allowed_from = sorted(allowed_from)
+        super().__init__(f"cannot {action} a {entity} that is {current}; {action} applies to a {entity} that is "
+                         f"{' or '.join(self.allowed_from)}")
+
+
 class NotFound(DomainError):
     code = "not_found"
 

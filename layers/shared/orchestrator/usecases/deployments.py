@@ -6,7 +6,7 @@ from typing import Any
 
 from ..cloud.terraform import terraform_by_provider
 from ..domain.catalogue import Environment
-from ..domain.errors import DependencyUnavailable, InvalidTransition, PermissionDenied
+from ..domain.errors import ActionNotAllowed, DependencyUnavailable, PermissionDenied
 from ..domain.intent import DeploymentIntent, validate_intent
 from ..domain.lifecycle import TRANSITIONS, Deployment, DeploymentStatus, utcnow
 from ..domain.users import Permission, User
@@ -18,6 +18,7 @@ S = DeploymentStatus
 BEFORE_EXECUTION = frozenset({S.PENDING, S.PLANNING, S.PLANNED, S.AWAITING_APPROVAL, S.APPROVED})
 REPLANNABLE = frozenset({S.FAILED, S.ROLLED_BACK, S.CANCELLED, S.REJECTED})
 ROLLBACKABLE = frozenset({S.COMPLETED, S.FAILED})
+RUNNING = frozenset({S.PENDING, S.PLANNING, S.PLANNED, S.APPROVED, S.EXECUTING, S.VERIFYING})
 
 
 def create_deployment(svc: Services, user: User, payload: Any, *, correlation_id: str,
@@ -49,8 +50,9 @@ def _start(svc: Services, deployment: Deployment, actor: str, correlation_id: st
                                   error_message="the workflow engine could not be reached")
             svc.deployments.save(deployment)
         raise
+    svc.deployments.set_execution_arn(deployment.id, arn)
     deployment.execution_arn = arn
-    return svc.deployments.save(deployment)
+    return deployment
 
 
 def get_deployment(svc: Services, user: User, deployment_id: str) -> Deployment:
@@ -97,8 +99,8 @@ def reject(svc: Services, user: User, deployment_id: str, *, reason: str, correl
 
 def _decide(deployment: Deployment, user: User, to: DeploymentStatus) -> None:
     if deployment.status != S.AWAITING_APPROVAL:
-        raise InvalidTransition("deployment", deployment.status.value, to.value,
-                                ["only a deployment awaiting approval can be approved or rejected"])
+        action = "approve" if to == S.APPROVED else "reject"
+        raise ActionNotAllowed(action, "deployment", deployment.status.value, [S.AWAITING_APPROVAL.value])
     # Four eyes in production: whoever asked for the change may not approve it.
     if (to == S.APPROVED and deployment.intent.environment == Environment.PRODUCTION
             and deployment.initiated_by == user.username):
@@ -118,8 +120,8 @@ def cancel(svc: Services, user: User, deployment_id: str, *, correlation_id: str
                               detail={"reason": "cancelled"}, error_message=f"cancelled by {user.username}")
         return svc.deployments.save(deployment)
     if deployment.status not in BEFORE_EXECUTION:
-        raise InvalidTransition("deployment", deployment.status.value, S.CANCELLED.value,
-                                [s.value for s in sorted(BEFORE_EXECUTION | {S.EXECUTING})])
+        raise ActionNotAllowed("cancel", "deployment", deployment.status.value,
+                               [s.value for s in BEFORE_EXECUTION | {S.EXECUTING}])
     waiting = deployment.status == S.AWAITING_APPROVAL
     token = svc.deployments.approval_token(deployment.id) if waiting else None
     deployment.transition(S.CANCELLED, actor=user.username, correlation_id=correlation_id,
@@ -137,17 +139,16 @@ def execute(svc: Services, user: User, deployment_id: str, *, correlation_id: st
     deployment = load_deployment(svc.deployments, user, deployment_id, Permission.DEPLOYMENT_APPROVE)
     if deployment.status == S.AWAITING_APPROVAL:
         return approve(svc, user, deployment_id, comment=None, correlation_id=correlation_id)
-    if deployment.status in {S.PENDING, S.PLANNING, S.PLANNED, S.APPROVED, S.EXECUTING, S.VERIFYING}:
+    if deployment.status in RUNNING:
         return deployment
-    raise InvalidTransition("deployment", deployment.status.value, S.EXECUTING.value,
-                            [S.AWAITING_APPROVAL.value])
+    raise ActionNotAllowed("execute", "deployment", deployment.status.value,
+                           [S.AWAITING_APPROVAL.value, *(s.value for s in RUNNING)])
 
 
 def replan(svc: Services, user: User, deployment_id: str, *, correlation_id: str) -> Deployment:
     deployment = load_deployment(svc.deployments, user, deployment_id, Permission.DEPLOYMENT_CREATE)
     if deployment.status not in REPLANNABLE:
-        raise InvalidTransition("deployment", deployment.status.value, S.PENDING.value,
-                                [s.value for s in sorted(REPLANNABLE)])
+        raise ActionNotAllowed("re-plan", "deployment", deployment.status.value, [s.value for s in REPLANNABLE])
     deployment.transition(S.PENDING, actor=user.username, correlation_id=correlation_id)
     deployment.approval = deployment.approval.model_copy(
         update={"requested_at": None, "decided_by": None, "decided_at": None, "comment": None})
@@ -158,8 +159,8 @@ def replan(svc: Services, user: User, deployment_id: str, *, correlation_id: str
 def rollback(svc: Services, user: User, deployment_id: str, *, correlation_id: str) -> Deployment:
     deployment = load_deployment(svc.deployments, user, deployment_id, Permission.DEPLOYMENT_ROLLBACK)
     if deployment.status not in ROLLBACKABLE:
-        raise InvalidTransition("deployment", deployment.status.value, S.ROLLING_BACK.value,
-                                [s.value for s in sorted(ROLLBACKABLE)])
+        raise ActionNotAllowed("roll back", "deployment", deployment.status.value,
+                               [s.value for s in ROLLBACKABLE])
     deployment.transition(S.ROLLING_BACK, actor=user.username, correlation_id=correlation_id,
                           detail={"reason": "requested"})
     saved = svc.deployments.save(deployment)

@@ -3,7 +3,7 @@ deployment that goes through plan and approval like any other."""
 
 from __future__ import annotations
 
-from ..domain.errors import InvalidTransition, NotFound
+from ..domain.errors import ActionNotAllowed, NotFound
 from ..domain.lifecycle import Deployment, DeploymentStatus
 from ..domain.resources import CloudResource
 from ..domain.users import Permission, User
@@ -37,8 +37,8 @@ def expected_state(svc: Services, deployment: Deployment) -> list[CloudResource]
 
 def scan(svc: Services, deployment: Deployment, *, scan_type: str) -> DriftReport:
     if deployment.status not in SCANNABLE:
-        raise InvalidTransition("deployment", deployment.status.value, "drift scan",
-                                [s.value for s in SCANNABLE])
+        raise ActionNotAllowed("scan for drift", "deployment", deployment.status.value,
+                               [s.value for s in SCANNABLE])
     actual = svc.inventory.list(deployment.tenant_id)
     report = detect_drift(expected_state(svc, deployment), actual, deployment_id=deployment.id,
                           tenant_id=deployment.tenant_id, scan_type=scan_type)
@@ -82,7 +82,7 @@ def remediate(svc: Services, user: User, report_id: str, *, correlation_id: str)
     if report is None:
         raise NotFound(f"drift report {report_id} not found")
     if not report.has_drift:
-        raise InvalidTransition("drift report", "no drift", "remediation", ["a report with drift items"])
+        raise ActionNotAllowed("remediate", "drift report", "without drift", ["with drift items"])
     original = load_deployment(svc.deployments, user, report.deployment_id, Permission.DEPLOYMENT_READ)
     intent = remediation_intent(report, expected_state(svc, original), original=original.intent)
     deployment = submit_intent(svc, user, intent, correlation_id=correlation_id)

@@ -208,6 +208,10 @@ class PgDeploymentRepository:
         deployment.pull_events()
         return deployment
 
+    def set_execution_arn(self, deployment_id: str, execution_arn: str) -> None:
+        with self._db.connection() as conn:
+            conn.execute("UPDATE deployments SET execution_arn = %s WHERE id = %s", (execution_arn, deployment_id))
+
     def approval_token(self, deployment_id: str) -> str | None:
         if not is_uuid(deployment_id):
             return None

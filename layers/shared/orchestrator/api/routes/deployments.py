@@ -32,7 +32,8 @@ def _enum(name: str, enum):
         raise ValidationFailed([FieldError(("query", name), f"must be one of: {allowed}", "enum")]) from None
 
 
-def _full(deployment):
+def full_view(deployment) -> dict[str, Any]:
+    """The deployment as GET /deployments/{id} shows it: with its plan, step results and approval."""
     svc = services()
     return deployment_view(deployment, svc.deployments.get_plan(deployment.id), svc.steps.list(deployment.id))
 
@@ -49,7 +50,7 @@ def _create(request: CreateRequest) -> dict[str, Any]:
     deployment = uc.create_deployment(services(), request.user, request.body, correlation_id=request.correlation_id,
                                       idempotency_key=request.idempotency_key)
     metrics.add_metric(name="DeploymentsCreated", unit=MetricUnit.Count, value=1)
-    return _full(deployment)
+    return full_view(deployment)
 
 
 _create_once = once_per_client_key()(_create)
@@ -90,7 +91,7 @@ def list_deployments():
 @router.get("/deployments/<deployment_id>", summary="A deployment with its plan, step results and approval",
             tags=TAGS)
 def get(deployment_id: str):
-    return _full(uc.get_deployment(services(), current_user(router), deployment_id))
+    return full_view(uc.get_deployment(services(), current_user(router), deployment_id))
 
 
 @router.get("/deployments/<deployment_id>/events", summary="The deployment's audit trail", tags=TAGS)
@@ -108,7 +109,7 @@ def approve(deployment_id: str):
     user = current_user(router)
     require(user, Permission.DEPLOYMENT_APPROVE)  # a caller without the permission gets 403 whatever the body
     body = parse(ApproveBody, json_body(router, required=False))
-    return _full(uc.approve(services(), user, deployment_id, comment=body.comment,
+    return full_view(uc.approve(services(), user, deployment_id, comment=body.comment,
                             correlation_id=correlation_id(router)))
 
 
@@ -117,30 +118,30 @@ def reject(deployment_id: str):
     user = current_user(router)
     require(user, Permission.DEPLOYMENT_APPROVE)  # a caller without the permission gets 403 whatever the body
     body = parse(RejectBody, json_body(router))
-    return _full(uc.reject(services(), user, deployment_id, reason=body.reason,
+    return full_view(uc.reject(services(), user, deployment_id, reason=body.reason,
                            correlation_id=correlation_id(router)))
 
 
 @router.post("/deployments/<deployment_id>/cancel",
              summary="Cancel: before execution it stops; while executing it rolls back", tags=TAGS)
 def cancel(deployment_id: str):
-    return _full(uc.cancel(services(), current_user(router), deployment_id, correlation_id=correlation_id(router)))
+    return full_view(uc.cancel(services(), current_user(router), deployment_id, correlation_id=correlation_id(router)))
 
 
 @router.post("/deployments/<deployment_id>/execute",
              summary="Approve if awaiting approval, else report the running state", tags=TAGS)
 def execute(deployment_id: str):
-    return _full(uc.execute(services(), current_user(router), deployment_id, correlation_id=correlation_id(router)))
+    return full_view(uc.execute(services(), current_user(router), deployment_id, correlation_id=correlation_id(router)))
 
 
 @router.post("/deployments/<deployment_id>/plan",
              summary="Re-plan a failed, rolled back, cancelled or rejected deployment", tags=TAGS)
 def replan(deployment_id: str):
-    return _full(uc.replan(services(), current_user(router), deployment_id, correlation_id=correlation_id(router)))
+    return full_view(uc.replan(services(), current_user(router), deployment_id, correlation_id=correlation_id(router)))
 
 
 @router.post("/deployments/<deployment_id>/rollback", summary="Roll back a completed or failed deployment",
              tags=TAGS)
 def rollback(deployment_id: str):
-    return _full(uc.rollback(services(), current_user(router), deployment_id,
+    return full_view(uc.rollback(services(), current_user(router), deployment_id,
                              correlation_id=correlation_id(router)))

@@ -7,7 +7,8 @@ from ...usecases.access import require
 from ...usecases.requests import ScanBody, parse
 from ...wiring import services
 from ..context import correlation_id, current_user, json_body
-from ..views import deployment_summary, drift_view
+from ..views import drift_view
+from .deployments import full_view
 
 router = APIGatewayRouter()
 TAGS = ["drift"]
@@ -32,4 +33,4 @@ def reports():
              summary="Create a deployment that restores the expected state (goes through approval)", tags=TAGS)
 def remediate(report_id: str):
     deployment = uc.remediate(services(), current_user(router), report_id, correlation_id=correlation_id(router))
-    return Response(status_code=201, content_type="application/json", body=deployment_summary(deployment))
+    return Response(status_code=201, content_type="application/json", body=full_view(deployment))
