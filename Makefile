@@ -33,6 +33,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/plan.py
 	$(PY) bench/db.py
+	$(PY) bench/lifecycle.py
 
 clean:
 	rm -rf $(VENV) .local .pytest_cache .hypothesis
