@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic_core import to_json
+
 from ..domain.intent import ResourceSpec
 from ..domain.resources import CloudResource
 from .plan import StepAction
@@ -44,9 +46,11 @@ def classify(desired: ResourceSpec, live: CloudResource | None) -> tuple[StepAct
     """
     if live is None:
         return StepAction.CREATE, []
-    # The common case, settled by C-level equality plus a walk for booleans hiding behind 1 == True.
-    if desired.tags == live.tags and desired.properties == live.properties and _same_kinds(desired.properties,
-                                                                                           live.properties):
+    # The common case, settled by C-level equality, then identical JSON (which rules out booleans hiding behind
+    # 1 == True) or, failing that (key order, 1 vs 1.0), a walk for such booleans.
+    if desired.tags == live.tags and desired.properties == live.properties and (
+            to_json(desired.properties) == to_json(live.properties)
+            or _same_kinds(desired.properties, live.properties)):
         return StepAction.NO_OP, []
     paths = changed_paths(desired.properties, desired.tags, live.properties, live.tags)
     return (StepAction.UPDATE, paths) if paths else (StepAction.NO_OP, paths)
