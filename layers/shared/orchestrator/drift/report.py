@@ -9,20 +9,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, computed_field
 
 from ..domain.lifecycle import new_id, utcnow
+from ..domain.severity import Severity
 
-
-class DriftSeverity(StrEnum):
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    CRITICAL = "critical"
-
-    @property
-    def rank(self) -> int:
-        return _RANK[self]
-
-
-_RANK = {DriftSeverity.LOW: 0, DriftSeverity.MEDIUM: 1, DriftSeverity.HIGH: 2, DriftSeverity.CRITICAL: 3}
+DriftSeverity = Severity
 # Most severe first: the order of report items and of the summary's counts.
 SEVERITY_ORDER = (DriftSeverity.CRITICAL, DriftSeverity.HIGH, DriftSeverity.MEDIUM, DriftSeverity.LOW)
 
@@ -96,7 +85,7 @@ class DriftReport(BaseModel):
     @computed_field
     @property
     def max_severity(self) -> DriftSeverity | None:
-        return max((item.severity for item in self.items), key=_RANK.__getitem__, default=None)
+        return max((item.severity for item in self.items), key=lambda severity: severity.rank, default=None)
 
     @computed_field
     @property

@@ -12,6 +12,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..domain.errors import NotFound
+from ..domain.severity import Severity
 
 Outcome = Literal["block", "warn"]
 
@@ -23,18 +24,7 @@ class StepAction(StrEnum):
     DESTROY = "destroy"
 
 
-class RiskLevel(StrEnum):
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    CRITICAL = "critical"
-
-    @property
-    def rank(self) -> int:
-        return _RISK_ORDER.index(self)
-
-
-_RISK_ORDER = (RiskLevel.LOW, RiskLevel.MEDIUM, RiskLevel.HIGH, RiskLevel.CRITICAL)
+RiskLevel = Severity
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
