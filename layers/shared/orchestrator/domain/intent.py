@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import to_json
 
@@ -72,16 +72,9 @@ class DeploymentIntent(BaseModel):
     max_concurrency: int = Field(default=10, ge=1, le=MAX_CONCURRENCY_CAP)
     approval_timeout_seconds: int | None = Field(default=None, ge=1, le=7 * 24 * 3600)
 
-    # Dependency waves (resource identifiers) found while validating; the planner reuses them.
-    _waves: list[list[str]] | None = PrivateAttr(default=None)
-
     @property
     def providers(self) -> list[str]:
         return [p.value for p in self.target_providers]
-
-    @property
-    def dependency_waves(self) -> list[list[str]] | None:
-        return self._waves
 
 
 _resource_adapter = TypeAdapter(ResourceSpec)
@@ -96,16 +89,13 @@ def validate_intent(payload: Mapping[str, Any] | DeploymentIntent) -> Deployment
             intent, errors = DeploymentIntent.model_validate(payload), []
         except PydanticValidationError as exc:
             intent, errors = None, [field_error_from_pydantic(err) for err in exc.errors()]
-    waves = None
     if intent is not None:
-        found, waves = _semantic_errors(intent.target_providers, intent.target_regions,
-                                        list(enumerate(intent.resources)), intent.parameters)
-        errors.extend(found)
+        errors.extend(_semantic_errors(intent.target_providers, intent.target_regions,
+                                       list(enumerate(intent.resources)), intent.parameters))
     elif isinstance(payload, Mapping):
-        errors.extend(_semantic_errors_of_partial(payload)[0])
+        errors.extend(_semantic_errors_of_partial(payload))
     if errors:
         raise ValidationFailed(errors)
-    intent._waves = waves
     return intent
 
 
@@ -130,7 +120,7 @@ def field_error_from_pydantic(err: Mapping[str, Any]) -> FieldError:
     return FieldError(loc=loc, msg=msg, type=err["type"])
 
 
-def _semantic_errors_of_partial(payload: Mapping[str, Any]) -> tuple[list[FieldError], list[list[str]] | None]:
+def _semantic_errors_of_partial(payload: Mapping[str, Any]) -> list[FieldError]:
     """Run the cross-field rules on whatever parts of an invalid intent did parse, so one reply lists everything."""
     providers = _valid_list(payload.get("target_providers"), Provider)
     raw_regions = payload.get("target_regions")
@@ -162,8 +152,7 @@ def _semantic_errors(
     resources: list[tuple[int, ResourceSpec]],
     parameters: Mapping[str, Any],
     structural_pass_failed: bool = False,
-) -> tuple[list[FieldError], list[list[str]] | None]:
-    """Every cross-field error, and the dependency waves when the graph has no cycle."""
+) -> list[FieldError]:
     errors: list[FieldError] = []
     providers = set(target_providers)
 
@@ -228,9 +217,8 @@ def _semantic_errors(
             seen.add(dep)
         dependencies[ident] = res.dependencies if ident not in seen else [d for d in res.dependencies if d != ident]
 
-    waves = None
     try:
-        waves = topological_waves(list(index_of), dependencies)
+        topological_waves(list(index_of), dependencies)
     except CycleDetected as cycle:
         first = index_of[cycle.path[0]]
         errors.append(FieldError(("resources", first, "dependencies"), str(cycle), "dependency_cycle"))
@@ -238,7 +226,7 @@ def _semantic_errors(
     if parameters and len(to_json(parameters, fallback=str)) > MAX_PARAMETERS_BYTES:
         errors.append(FieldError(("parameters",), f"parameters exceed {MAX_PARAMETERS_BYTES} bytes as JSON",
                                  "too_large"))
-    return errors, waves
+    return errors
 
 
 def _simulate_errors(loc: tuple, simulate: Any) -> list[FieldError]:
