@@ -16,6 +16,9 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from orchestrator.domain.catalogue import Environment, Provider
+from orchestrator.domain.lifecycle import DeploymentStatus
+
 from . import __version__, exitcodes, render
 from .client import DEFAULT_TIMEOUT_SECONDS, ApiError, Client, NotLoggedIn
 from .credentials import CredentialsError, CredentialStore, is_expired, normalise_url
@@ -23,10 +26,9 @@ from .intents import IntentError, load_intent, validate
 from .watch import StoppedWaiting, WaitTimeout, Watcher
 
 DEFAULT_API_URL = "http://127.0.0.1:3000"
-DEPLOYMENT_STATUSES = ("pending", "planning", "planned", "awaiting_approval", "approved", "executing", "verifying",
-                       "completed", "failed", "rolling_back", "rolled_back", "cancelled", "rejected")
-ENVIRONMENTS = ("development", "staging", "production")
-PROVIDERS = ("aws", "azure", "gcp")
+DEPLOYMENT_STATUSES = tuple(status.value for status in DeploymentStatus)
+ENVIRONMENTS = tuple(environment.value for environment in Environment)
+PROVIDERS = tuple(provider.value for provider in Provider)
 
 
 class UsageError(Exception):
