@@ -75,10 +75,9 @@ def build_plan(intent: DeploymentIntent, *, deployment_id: str, live: Sequence[C
         "resource_type": rtype, "resource_identifier": identifier, "dependencies": depends_on[sid],
         "wave": wave_of[sid], "estimated_duration_seconds": seconds, "monthly_cost": cents / 100,
         "changed_paths": paths, "idempotency_key": key,
-        # The spec as JSON data, sharing the validated intent's (never mutated) property, tag and dependency values:
-        # a deep dump of 5,000 specs would cost more than all the rest of planning.
-        "resource": {"resource_type": rtype, "provider": provider, "region": spec.region, "name": spec.name,
-                     "properties": spec.properties, "tags": spec.tags, "dependencies": spec.dependencies},
+        # The spec's own field values (never mutated; the enums are str), not a copy: a dump of 5,000 specs would
+        # cost more than all the rest of planning.
+        "resource": vars(spec),
     }) for sid, identifier, spec, provider, rtype, (action, paths), (seconds, cents), key
         in zip(step_ids, identifiers, resources, providers, rtypes, changes, estimates, keys, strict=True)]
 
