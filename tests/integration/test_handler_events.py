@@ -440,7 +440,7 @@ def test_drift_scanner_sample_scans_completed_deployments_and_names_the_drifted_
     gone = api.resources(deployment["id"])[0]
     assert api.call("DELETE", f"/api/v1/cloud/resources/{gone['id']}").status == 204
     summary = functions.sample("drift_scanner.json").ok()
-    assert set(summary) == {"deployments_scanned", "drift_items", "reports_with_drift"}
+    assert set(summary) == {"deployments_settled", "deployments_scanned", "drift_items", "reports_with_drift"}
     assert summary["deployments_scanned"] >= 1 and summary["drift_items"] >= 1
     reports = api.call("GET", f"/api/v1/drift/reports?deployment_id={deployment['id']}").body["items"]
     ours = [r for r in reports if r["id"] in summary["reports_with_drift"]]

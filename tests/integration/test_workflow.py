@@ -3,6 +3,7 @@ running in-process against real PostgreSQL and Valkey."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -212,3 +213,24 @@ def test_cancel_while_executing_rolls_back_what_was_applied(operator: Api):
     assert operator.resources(created["id"]) == []
     types = _event_types(operator, created["id"])
     assert "rollback_started" in types and types[-1] == "rolled_back" and "completed" not in types
+
+
+def test_scheduled_sweep_settles_a_deployment_whose_workflow_ended_unrecorded(operator: Api, local_cloud):
+    created = operator.deploy(intent(name="orphan", auto_approve=False))
+    operator.wait_for(created["id"], "awaiting_approval")
+    # An execution that ends without recording its outcome: one for a deployment that does not exist fails fast.
+    sfn = local_cloud.emulator.client("stepfunctions")
+    ghost = sfn.start_execution(stateMachineArn=local_cloud.state_machine_arn, name=f"ghost-{uuid.uuid4().hex}",
+                                input=json.dumps({"deployment_id": str(uuid.uuid4()), "tenant_id": "nobody",
+                                                  "correlation_id": "c", "mode": "deploy", "error": None}))
+    assert _wait_execution(sfn, ghost["executionArn"])["status"] == "FAILED"
+    from orchestrator.wiring import services
+
+    services().deployments.set_execution_arn(created["id"], ghost["executionArn"])
+
+    result = local_cloud.fire_schedule()
+    assert created["id"] in result["deployments_settled"]
+    settled = operator.get(created["id"])
+    assert settled["status"] == "cancelled"  # nothing was applied: awaiting approval ends cancelled, not failed
+    assert "without recording an outcome" in settled["error_message"]
+    assert local_cloud.fire_schedule()["deployments_settled"] == []  # settled once

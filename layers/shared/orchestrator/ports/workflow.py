@@ -20,6 +20,10 @@ class Workflow(Protocol):
 
     def stop(self, execution_arn: str, cause: str) -> None: ...
 
+    def status(self, execution_arn: str) -> str | None:
+        """RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED; None when the engine does not know the execution."""
+        ...
+
     def ping(self) -> None:
         """Raise `DependencyUnavailable` unless the engine answers."""
         ...

@@ -58,5 +58,15 @@ class StepFunctionsWorkflow:
     def stop(self, execution_arn: str, cause: str) -> None:
         self._call("stop_execution", executionArn=execution_arn, cause=cause[:32_000])
 
+    def status(self, execution_arn: str) -> str | None:
+        try:
+            return self._sfn.describe_execution(executionArn=execution_arn)["status"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ExecutionDoesNotExist":
+                return None
+            raise DependencyUnavailable("stepfunctions", exc.response.get("Error", {}).get("Code", "")) from exc
+        except BotoCoreError as exc:
+            raise DependencyUnavailable("stepfunctions", type(exc).__name__) from exc
+
     def ping(self) -> None:
         self._call("describe_state_machine", stateMachineArn=self._arn)
