@@ -12,6 +12,7 @@ from ..domain.lifecycle import TRANSITIONS, Deployment, DeploymentStatus, utcnow
 from ..domain.users import Permission, User
 from ..ports.repositories import Page
 from .access import load_deployment, require
+from .requests import ApproveBody, RejectBody, parse
 from .services import Services
 
 S = DeploymentStatus
@@ -71,7 +72,9 @@ def deployment_events(svc: Services, user: User, deployment_id: str):
     return svc.deployments.events(deployment_id)
 
 
-def approve(svc: Services, user: User, deployment_id: str, *, comment: str | None, correlation_id: str) -> Deployment:
+def approve(svc: Services, user: User, deployment_id: str, payload: Any, *, correlation_id: str) -> Deployment:
+    require(user, Permission.DEPLOYMENT_APPROVE)  # 403 before anything about the body
+    comment = parse(ApproveBody, payload).comment
     deployment = load_deployment(svc.deployments, user, deployment_id, Permission.DEPLOYMENT_APPROVE)
     _decide(deployment, user, S.APPROVED)
     token = svc.deployments.approval_token(deployment.id)
@@ -84,7 +87,9 @@ def approve(svc: Services, user: User, deployment_id: str, *, comment: str | Non
     return saved
 
 
-def reject(svc: Services, user: User, deployment_id: str, *, reason: str, correlation_id: str) -> Deployment:
+def reject(svc: Services, user: User, deployment_id: str, payload: Any, *, correlation_id: str) -> Deployment:
+    require(user, Permission.DEPLOYMENT_APPROVE)  # 403 before anything about the body
+    reason = parse(RejectBody, payload).reason
     deployment = load_deployment(svc.deployments, user, deployment_id, Permission.DEPLOYMENT_APPROVE)
     _decide(deployment, user, S.REJECTED)
     token = svc.deployments.approval_token(deployment.id)
@@ -138,7 +143,7 @@ def execute(svc: Services, user: User, deployment_id: str, *, correlation_id: st
     """Kept from the original API: approve when waiting; report the run when it is already running."""
     deployment = load_deployment(svc.deployments, user, deployment_id, Permission.DEPLOYMENT_APPROVE)
     if deployment.status == S.AWAITING_APPROVAL:
-        return approve(svc, user, deployment_id, comment=None, correlation_id=correlation_id)
+        return approve(svc, user, deployment_id, {}, correlation_id=correlation_id)
     if deployment.status in RUNNING:
         return deployment
     raise ActionNotAllowed("execute", "deployment", deployment.status.value,

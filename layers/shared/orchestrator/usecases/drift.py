@@ -3,6 +3,8 @@ deployment that goes through plan and approval like any other."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..domain.errors import ActionNotAllowed, NotFound
 from ..domain.lifecycle import Deployment, DeploymentStatus
 from ..domain.resources import CloudResource
@@ -13,6 +15,7 @@ from ..drift.report import DriftReport
 from ..planning.plan import StepAction
 from .access import load_deployment, require
 from .deployments import submit_intent
+from .requests import ScanBody, parse
 from .services import Services
 
 SCANNABLE = frozenset({DeploymentStatus.COMPLETED})
@@ -51,8 +54,9 @@ def scan(svc: Services, deployment: Deployment, *, scan_type: str) -> DriftRepor
     return report
 
 
-def scan_on_request(svc: Services, user: User, deployment_id: str) -> DriftReport:
-    require(user, Permission.DRIFT_SCAN)
+def scan_on_request(svc: Services, user: User, payload: Any) -> DriftReport:
+    require(user, Permission.DRIFT_SCAN)  # 403 before anything about the body
+    deployment_id = parse(ScanBody, payload).deployment_id
     deployment = load_deployment(svc.deployments, user, deployment_id, Permission.DEPLOYMENT_READ)
     return scan(svc, deployment, scan_type="manual")
 

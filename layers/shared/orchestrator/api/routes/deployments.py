@@ -7,12 +7,10 @@ from pydantic import BaseModel
 from ...domain.catalogue import Environment
 from ...domain.errors import FieldError, ValidationFailed
 from ...domain.lifecycle import DeploymentStatus
-from ...domain.users import Permission, User
+from ...domain.users import User
 from ...idempotency import once_per_client_key
 from ...observability import MetricUnit, metrics
 from ...usecases import deployments as uc
-from ...usecases.access import require
-from ...usecases.requests import ApproveBody, RejectBody, parse
 from ...wiring import services
 from ..context import correlation_id, current_user, header, json_body, query_int
 from ..views import deployment_summary, deployment_view, event_view
@@ -106,20 +104,14 @@ def terraform(deployment_id: str):
 
 @router.post("/deployments/<deployment_id>/approve", summary="Approve a deployment awaiting approval", tags=TAGS)
 def approve(deployment_id: str):
-    user = current_user(router)
-    require(user, Permission.DEPLOYMENT_APPROVE)  # a caller without the permission gets 403 whatever the body
-    body = parse(ApproveBody, json_body(router, required=False))
-    return full_view(uc.approve(services(), user, deployment_id, comment=body.comment,
-                            correlation_id=correlation_id(router)))
+    return full_view(uc.approve(services(), current_user(router), deployment_id, json_body(router, required=False),
+                                correlation_id=correlation_id(router)))
 
 
 @router.post("/deployments/<deployment_id>/reject", summary="Reject a deployment awaiting approval", tags=TAGS)
 def reject(deployment_id: str):
-    user = current_user(router)
-    require(user, Permission.DEPLOYMENT_APPROVE)  # a caller without the permission gets 403 whatever the body
-    body = parse(RejectBody, json_body(router))
-    return full_view(uc.reject(services(), user, deployment_id, reason=body.reason,
-                           correlation_id=correlation_id(router)))
+    return full_view(uc.reject(services(), current_user(router), deployment_id, json_body(router),
+                               correlation_id=correlation_id(router)))
 
 
 @router.post("/deployments/<deployment_id>/cancel",

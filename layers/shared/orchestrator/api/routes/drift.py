@@ -1,10 +1,7 @@
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from ...domain.users import Permission
 from ...usecases import drift as uc
-from ...usecases.access import require
-from ...usecases.requests import ScanBody, parse
 from ...wiring import services
 from ..context import correlation_id, current_user, json_body
 from ..views import drift_view
@@ -16,10 +13,7 @@ TAGS = ["drift"]
 
 @router.post("/drift/scan", summary="Scan a completed deployment for drift now", tags=TAGS)
 def scan():
-    user = current_user(router)
-    require(user, Permission.DRIFT_SCAN)  # a caller without the permission gets 403 whatever the body
-    body = parse(ScanBody, json_body(router))
-    return drift_view(uc.scan_on_request(services(), user, body.deployment_id))
+    return drift_view(uc.scan_on_request(services(), current_user(router), json_body(router)))
 
 
 @router.get("/drift/reports", summary="Drift reports of the caller's tenant", tags=TAGS)
