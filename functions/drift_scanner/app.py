@@ -1,10 +1,9 @@
-"""The scheduled sweep (EventBridge): settle deployments whose workflow ended unrecorded, then scan every
-completed deployment for drift, one report each."""
+"""The scheduled drift scan (EventBridge): scan every completed deployment for drift, one report each."""
 
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 
 from orchestrator.observability import MetricUnit, logger, metrics, tracer
-from orchestrator.usecases import drift, reconcile
+from orchestrator.usecases import drift
 from orchestrator.wiring import services
 
 
@@ -13,12 +12,9 @@ from orchestrator.wiring import services
 @metrics.log_metrics
 @event_source(data_class=EventBridgeEvent)
 def handler(event: EventBridgeEvent, context):
-    svc = services()
-    settled = reconcile.settle_orphans(svc)
-    reports = drift.scan_all(svc)
+    reports = drift.scan_all(services())
     items = sum(len(r.items) for r in reports)
     metrics.add_metric(name="DriftItems", unit=MetricUnit.Count, value=items)
-    logger.info("scheduled sweep finished", extra={"deployments_settled": len(settled),
-                                                    "deployments": len(reports), "drift_items": items})
-    return {"deployments_settled": settled, "deployments_scanned": len(reports), "drift_items": items,
+    logger.info("scheduled drift scan finished", extra={"deployments": len(reports), "drift_items": items})
+    return {"deployments_scanned": len(reports), "drift_items": items,
             "reports_with_drift": [r.id for r in reports if r.has_drift]}

@@ -119,6 +119,11 @@ class LocalCloud:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         return self.gateway.handle(method, path, headers=sent, query=query, body=data)
 
+    def fire(self, function_logical_id: str) -> dict[str, Any]:
+        """Fire the schedule whose target is that function (e.g. "ReconcileFunction") now."""
+        return self.fire_schedule(next(s for s in self.deployed.schedules
+                                       if s.function_logical_id == function_logical_id))
+
     def fire_schedule(self, schedule: Schedule | None = None) -> dict[str, Any]:
         """Deliver a scheduled event to the rule's target now, through the Lambda API as EventBridge would."""
         schedule = schedule or self.deployed.schedules[0]

@@ -146,17 +146,21 @@ def test_approval_flow_with_approve(api, tenant, tmp_path):
 def test_reject_and_cancel_end_with_their_exit_codes(api, tenant, tmp_path):
     operator = tenant.user("operator")
     token = ["--token", operator.token]
-    ids = []
-    for name in ("to-reject", "to-cancel"):
+
+    def awaiting(name: str) -> str:
+        # One after the other: both name the same resources, which one in-flight deployment holds at a time.
         created = deploy_json(api, write_intent(tmp_path, three_cloud_intent(name, auto_approve=False)), *token)
         assert api("wait", created["id"], "--until", "awaiting_approval", *token, *FAST).code == 0
-        ids.append(created["id"])
-    too_long = api("reject", ids[0], "--reason", "x" * 1001, *token)
+        return created["id"]
+
+    rejected = awaiting("to-reject")
+    too_long = api("reject", rejected, "--reason", "x" * 1001, *token)
     assert too_long.code == exitcodes.INVALID and "  reason: String should have at most 1000 characters" in too_long.err
-    assert api("reject", ids[0], "--reason", "too expensive", *token).code == 0
-    assert api("cancel", ids[1], *token).code == 0
-    assert api("wait", ids[0], *token, *FAST).code == exitcodes.REJECTED
-    assert api("wait", ids[1], *token, *FAST).code == exitcodes.CANCELLED
+    assert api("reject", rejected, "--reason", "too expensive", *token).code == 0
+    assert api("wait", rejected, *token, *FAST).code == exitcodes.REJECTED
+    cancelled = awaiting("to-cancel")
+    assert api("cancel", cancelled, *token).code == 0
+    assert api("wait", cancelled, *token, *FAST).code == exitcodes.CANCELLED
 
 
 def test_not_found_forbidden_and_unauthorized(api, tenant):

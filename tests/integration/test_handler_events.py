@@ -35,7 +35,8 @@ TASK_SAMPLES = ["plan.json", "request_approval.json", "apply_step.json", "destro
                 "finalize_rolling_back.json", "finalize_rolled_back.json", "finalize_approval_expired.json"]
 FUNCTIONS = {"authorizer": "AuthorizerFunction", "plan": "PlanFunction", "request_approval": "RequestApprovalFunction",
              "apply_step": "ApplyStepFunction", "destroy_step": "DestroyStepFunction", "verify": "VerifyFunction",
-             "drift_scanner": "DriftScannerFunction", "migrate": "MigrateFunction"}
+             "drift_scanner": "DriftScannerFunction", "migrate": "MigrateFunction",
+             "reconcile": "ReconcileFunction"}
 
 EXERCISED: dict[str, str] = {}  # sample (relative to events/) -> the test that invokes it
 
@@ -267,7 +268,8 @@ def test_every_sample_event_is_valid_json_for_its_function(name: str):
     assert isinstance(event, dict) and event
     if name.startswith("api/"):
         assert {"httpMethod", "path", "headers", "requestContext", "body"} <= set(event)
-    elif function_for(name) not in ("AuthorizerFunction", "DriftScannerFunction", "MigrateFunction"):
+    elif function_for(name) not in ("AuthorizerFunction", "DriftScannerFunction", "MigrateFunction",
+                                    "ReconcileFunction"):
         assert {"deployment_id", "tenant_id", "correlation_id"} <= set(event)
 
 
@@ -440,13 +442,21 @@ def test_drift_scanner_sample_scans_completed_deployments_and_names_the_drifted_
     gone = api.resources(deployment["id"])[0]
     assert api.call("DELETE", f"/api/v1/cloud/resources/{gone['id']}").status == 204
     summary = functions.sample("drift_scanner.json").ok()
-    assert set(summary) == {"deployments_settled", "deployments_scanned", "drift_items", "reports_with_drift"}
+    assert set(summary) == {"deployments_scanned", "drift_items", "reports_with_drift"}
     assert summary["deployments_scanned"] >= 1 and summary["drift_items"] >= 1
     reports = api.call("GET", f"/api/v1/drift/reports?deployment_id={deployment['id']}").body["items"]
     ours = [r for r in reports if r["id"] in summary["reports_with_drift"]]
     assert len(ours) == 1 and ours[0]["scan_type"] == "scheduled"
     assert [(i["drift_type"], i["resource_identifier"]) for i in ours[0]["items"]] == [
         ("resource_removed", gone["resource_identifier"])]
+
+
+@exercises("reconcile.json")
+def test_reconcile_sample_lists_the_deployments_it_recovered(world: World, functions: Functions):
+    summary = functions.sample("reconcile.json").ok()
+    # Every deployment of the world still has its execution (or is settled): nothing to recover.
+    assert set(summary) == {"deployments_settled"}
+    assert not set(summary["deployments_settled"]) & {d["id"] for d in world.deployments.values()}
 
 
 class _CloudFormation(BaseHTTPRequestHandler):

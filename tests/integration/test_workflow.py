@@ -228,9 +228,9 @@ def test_scheduled_sweep_settles_a_deployment_whose_workflow_ended_unrecorded(op
 
     services().deployments.set_execution_arn(created["id"], ghost["executionArn"])
 
-    result = local_cloud.fire_schedule()
+    result = local_cloud.fire("ReconcileFunction")
     assert created["id"] in result["deployments_settled"]
     settled = operator.get(created["id"])
     assert settled["status"] == "cancelled"  # nothing was applied: awaiting approval ends cancelled, not failed
     assert "without recording an outcome" in settled["error_message"]
-    assert local_cloud.fire_schedule()["deployments_settled"] == []  # settled once
+    assert local_cloud.fire("ReconcileFunction")["deployments_settled"] == []  # settled once

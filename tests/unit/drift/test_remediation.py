@@ -53,7 +53,7 @@ def scan(inventory, expected):
     return detect_drift(expected, inventory.list(TENANT), deployment_id=DEPLOYMENT, tenant_id=TENANT)
 
 
-def test_remediation_restores_removed_and_changed_resources_only(deployed):
+def test_remediation_restores_removed_and_changed_resources_and_keeps_the_rest_of_the_stack(deployed):
     _, inventory, intent, expected = deployed
     inventory.delete(TENANT, "aws/us-east-1/database/db")
     api = inventory.get(TENANT, "aws/us-east-1/compute/api")
@@ -61,13 +61,16 @@ def test_remediation_restores_removed_and_changed_resources_only(deployed):
 
     remedy = remediation_intent(scan(inventory, expected), expected, original=intent)
 
-    assert [r.identifier for r in remedy.resources] == ["aws/us-east-1/database/db", "aws/us-east-1/compute/api"]
-    db, api_spec = remedy.resources
+    # A run of the same stack: every resource of the original, the drifted ones restored, the rest unchanged.
+    assert remedy.name == intent.name
+    assert [r.identifier for r in remedy.resources] == [r.identifier for r in intent.resources]
+    _, db, api_spec, jobs = remedy.resources
     assert db.properties == {"size": "medium", "encrypted": True}  # the expected state, without fault injection
     assert db.tags == {"team": "payments"}
     assert api_spec.properties == {"size": "small"} and api_spec.tags == {"team": "payments"}
-    # Only dependencies on resources this intent holds: the vpc exists already.
-    assert db.dependencies == [] and api_spec.dependencies == ["aws/us-east-1/database/db"]
+    assert jobs == intent.resources[3]
+    assert db.dependencies == intent.resources[1].dependencies
+    assert api_spec.dependencies == intent.resources[2].dependencies
     assert validate_intent(remedy.model_dump(mode="json")) == remedy
 
 
@@ -79,7 +82,7 @@ def test_remediation_keeps_the_original_settings_but_always_needs_approval(deplo
     assert remedy.auto_approve is False
     assert (remedy.target_providers, remedy.target_regions) == (intent.target_providers, intent.target_regions)
     assert (remedy.environment, remedy.strategy, remedy.max_concurrency) == ("staging", "blue_green", 4)
-    assert remedy.name == "remediate checkout"
+    assert remedy.name == "checkout"  # the same stack
     assert report.id in remedy.description and report.summary in remedy.description
     assert remedy.parameters["owner"] == "payments"
     assert remedy.parameters["remediation"]["drift_report_id"] == report.id
@@ -98,7 +101,8 @@ def test_out_of_band_resources_are_listed_for_the_plan_not_recreated(deployed):
 
     remedy = remediation_intent(scan(inventory, expected), expected, original=intent)
 
-    assert [r.identifier for r in remedy.resources] == ["aws/us-east-1/network/vpc"]
+    assert "aws/us-east-1/compute/old-api" not in [r.identifier for r in remedy.resources]
+    assert "aws/us-east-1/compute/manual" not in [r.identifier for r in remedy.resources]
     listed = remedy.parameters["remediation"]
     assert listed["destroy"] == ["aws/us-east-1/compute/old-api"] and listed["destroy_count"] == 1
     assert listed["review"] == ["aws/us-east-1/compute/manual"] and listed["review_count"] == 1

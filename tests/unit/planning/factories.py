@@ -10,6 +10,8 @@ from orchestrator.domain.resources import CloudResource
 
 DEPLOYMENT = "dep-1"
 TENANT = "tenant-1"
+STACK = "checkout"  # the name `intent` gives its deployments
+_OWN = object()
 
 
 def res(name: str, rtype: str = "compute", provider: str = "aws", region: str | None = None, *,
@@ -36,12 +38,15 @@ def intent(*resources: dict[str, Any], environment: str = "development", auto_ap
 
 
 def live(resource: dict[str, Any], *, properties: dict[str, Any] | None = None, tags: dict[str, str] | None = None,
-         deployment_id: str | None = DEPLOYMENT) -> CloudResource:
-    """The inventory record of `resource` as applied, optionally with other properties or tags."""
+         deployment_id: str | None = DEPLOYMENT, stack: Any = _OWN) -> CloudResource:
+    """The inventory record of `resource` as applied, optionally with other properties or tags. Its stack is by
+    default the one of the deployment that wrote it: ours, another one, or none for a record made by hand."""
+    if stack is _OWN:
+        stack = STACK if deployment_id == DEPLOYMENT else (f"stack-of-{deployment_id}" if deployment_id else None)
     return CloudResource(
         tenant_id=TENANT, provider=resource["provider"], region=resource["region"],
         resource_type=resource["resource_type"], name=resource["name"],
         provider_resource_id=f"prid-{resource['name']}",
         properties=properties if properties is not None else dict(resource["properties"]),
-        tags=tags if tags is not None else dict(resource["tags"]), deployment_id=deployment_id,
+        tags=tags if tags is not None else dict(resource["tags"]), deployment_id=deployment_id, stack=stack,
     )

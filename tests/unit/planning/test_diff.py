@@ -87,14 +87,36 @@ def test_destroy_step_carries_the_inventory_records_spec():
     assert destroy.resource_identifier == "aws/us-east-1/storage/old"
 
 
-def test_a_record_at_an_intent_address_is_updated_in_place_whoever_owns_it():
+def test_a_record_made_by_hand_at_an_intent_address_is_updated_in_place_and_taken_into_the_stack():
     spec = res("shared", properties={"size": "large"})
-    for owner in ("someone-else", None):
-        step = only_step(spec, live(spec, properties={"size": "small"}, deployment_id=owner))
-        assert step.action == StepAction.UPDATE and step.changed_paths == ["properties.size"]
+    plan = build_plan(intent(spec), deployment_id=DEPLOYMENT,
+                      live=[live(spec, properties={"size": "small"}, deployment_id=None)])
+    step = plan.steps[0]
+    assert step.action == StepAction.UPDATE and step.changed_paths == ["properties.size"]
+    assert step.owner_stack is None and not plan.blocked
 
 
-def test_records_this_deployment_does_not_own_are_never_destroyed():
+def test_a_record_another_stack_owns_is_blocked_unless_the_intent_adopts_it():
+    spec = res("shared", properties={"size": "large"})
+    theirs = live(spec, properties={"size": "small"}, deployment_id="someone-else")
+    plan = build_plan(intent(spec), deployment_id=DEPLOYMENT, live=[theirs])
+    assert plan.steps[0].owner_stack == "stack-of-someone-else" and plan.blocked
+    [finding] = plan.policy.violations
+    assert finding.rule_id == "resource_owned_elsewhere"
+    assert finding.resource_identifier == "aws/us-east-1/compute/shared" and "adopt" in finding.message
+
+    adopted = build_plan(intent({**spec, "adopt": True}), deployment_id=DEPLOYMENT, live=[theirs])
+    assert not adopted.blocked and adopted.steps[0].action == StepAction.UPDATE
+    assert [w.rule_id for w in adopted.policy.warnings] == ["resource_adopted"]
+
+
+def test_a_second_run_of_the_stack_destroys_what_its_first_run_made_and_the_intent_dropped():
+    dropped = live(res("dropped", "queue"), deployment_id="run-1", stack="checkout")
+    plan = build_plan(intent(res("keep")), deployment_id=DEPLOYMENT, live=[dropped])
+    assert [(s.name, s.action) for s in plan.steps] == [("keep", StepAction.CREATE), ("dropped", StepAction.DESTROY)]
+
+
+def test_records_this_stack_does_not_own_are_never_destroyed():
     theirs = live(res("theirs"), deployment_id="someone-else")
     by_hand = live(res("by-hand", "storage"), deployment_id=None)
     mine = live(res("mine-old", "queue"))
@@ -107,7 +129,7 @@ def test_diff_resources_lists_every_change_in_plan_order():
     gone = res("gone")
     parsed = intent(a, b, c)
     inventory = [live(b, properties={"size": "small"}), live(c), live(gone)]
-    changes = diff_resources(parsed.resources, inventory, deployment_id=DEPLOYMENT)
+    changes = diff_resources(parsed.resources, inventory, stack="checkout")
     assert [(ch.identifier.rsplit("/", 1)[1], ch.action, ch.changed_paths) for ch in changes] == [
         ("a", StepAction.CREATE, ()), ("b", StepAction.UPDATE, ("properties.size",)), ("c", StepAction.NO_OP, ()),
         ("gone", StepAction.DESTROY, ())]

@@ -27,6 +27,7 @@ def plan_view(plan: Plan) -> dict[str, Any]:
             "resource_type": s.resource_type, "resource_identifier": s.resource_identifier,
             "dependencies": s.dependencies, "estimated_duration_seconds": s.estimated_duration_seconds,
             "wave": s.wave, "changed_paths": s.changed_paths, "monthly_cost": s.monthly_cost, "region": s.region,
+            "owner_stack": s.owner_stack,
         } for s in plan.steps],
         "critical_path": plan.critical_path,
         "critical_path_seconds": plan.critical_path_seconds,
@@ -106,8 +107,8 @@ def resource_view(resource: CloudResource) -> dict[str, Any]:
         "id": resource.id, "resource_identifier": resource.identifier, "provider": resource.provider.value,
         "region": resource.region, "resource_type": resource.resource_type.value, "name": resource.name,
         "provider_resource_id": resource.provider_resource_id, "properties": resource.properties,
-        "tags": resource.tags, "deployment_id": resource.deployment_id,
-        "updated_at": _time(resource.updated_at),
+        "tags": resource.tags, "deployment_id": resource.deployment_id, "stack": resource.stack,
+        "version": resource.version, "updated_at": _time(resource.updated_at),
     }
 
 

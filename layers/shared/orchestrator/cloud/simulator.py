@@ -63,6 +63,8 @@ class ApplyOutcome(BaseModel):
     action: Literal["created", "updated", "unchanged"]
     attempt: int
     computed: dict[str, Any] = Field(default_factory=dict)
+    # The inventory record's version this apply left: an undo touches the record only while it still has it.
+    version: int | None = None
 
 
 class DestroyOutcome(BaseModel):
@@ -108,7 +110,7 @@ class SimulatedProvider:
         self._locks = [threading.Lock() for _ in range(_LOCK_STRIPES)]
 
     def apply(self, *, tenant_id: str, deployment_id: str, spec: ResourceSpec, idempotency_key: str,
-              attempt: int) -> ApplyOutcome:
+              attempt: int, stack: str | None = None) -> ApplyOutcome:
         """Create the resource, or update it in place; raise `ApplyFailed` for an injected fault."""
         if attempt < 1:
             raise ValueError("attempt numbers start at 1")
@@ -126,7 +128,7 @@ class SimulatedProvider:
             # A concurrent call with the same key may have finished while this one waited for the lock.
             if (first := self._replay(idempotency_key, "apply", identifier)) is not None:
                 return ApplyOutcome.model_validate(first)
-            outcome = self._apply(tenant_id, deployment_id, spec, attempt)
+            outcome = self._apply(tenant_id, deployment_id, stack, spec, attempt)
             stored = self._results.put_if_absent(idempotency_key, outcome.model_dump(mode="json"))
         return ApplyOutcome.model_validate(stored)
 
@@ -166,7 +168,8 @@ class SimulatedProvider:
 
     # -----------------------------------------------------------------------------------------------------------------
 
-    def _apply(self, tenant_id: str, deployment_id: str, spec: ResourceSpec, attempt: int) -> ApplyOutcome:
+    def _apply(self, tenant_id: str, deployment_id: str, stack: str | None, spec: ResourceSpec,
+               attempt: int) -> ApplyOutcome:
         identifier = spec.identifier
         properties = cloud_properties(spec.properties)
         provider_id, computed = describe(tenant_id, spec.provider, spec.region, spec.resource_type, spec.name,
@@ -177,21 +180,21 @@ class SimulatedProvider:
             stored = self._inventory.upsert(CloudResource(
                 id=resource_uuid(tenant_id, identifier), tenant_id=tenant_id, provider=spec.provider,
                 region=spec.region, resource_type=spec.resource_type, name=spec.name, provider_resource_id=provider_id,
-                properties=properties, tags=dict(spec.tags), deployment_id=deployment_id,
+                properties=properties, tags=dict(spec.tags), deployment_id=deployment_id, stack=stack,
             ))
         elif (not property_differences(properties, spec.tags, existing.properties, existing.tags)
-              and existing.deployment_id == deployment_id):
+              and existing.deployment_id == deployment_id and existing.stack == stack):
             action, stored = "unchanged", existing
         else:
-            # Updated in place: the cloud keeps the resource's id; the applying deployment now owns it.
+            # Updated in place: the cloud keeps the resource's id; the applying deployment's stack now owns it.
             action = "updated"
             stored = self._inventory.upsert(existing.model_copy(update={
-                "properties": properties, "tags": dict(spec.tags), "deployment_id": deployment_id,
+                "properties": properties, "tags": dict(spec.tags), "deployment_id": deployment_id, "stack": stack,
                 "updated_at": utcnow(),
             }))
         return ApplyOutcome(identifier=identifier, resource_id=stored.id,
                             provider_resource_id=stored.provider_resource_id, action=action, attempt=attempt,
-                            computed=computed)
+                            computed=computed, version=stored.version)
 
     def _replay(self, key: str, operation: str, identifier: str) -> dict[str, Any] | None:
         first = self._results.get(key)

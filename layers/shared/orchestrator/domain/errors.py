@@ -139,6 +139,13 @@ class VerificationFailed(ProviderError):
     code = "verification_failed"
 
 
+class StalePlan(DomainError):
+    """The resource is no longer what the plan saw (someone changed, created or took it since): not retried; the
+    deployment rolls back."""
+
+    code = "stale_plan"
+
+
 class Cancelled(DomainError):
     """The deployment was cancelled while a workflow task ran. The state machine catches this name."""
 

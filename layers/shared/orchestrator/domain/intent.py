@@ -49,6 +49,8 @@ class ResourceSpec(BaseModel):
     properties: dict[str, Any] = Field(default_factory=dict)
     tags: dict[TagKey, TagValue] = Field(default_factory=dict, max_length=MAX_TAGS)
     dependencies: list[Identifier] = Field(default_factory=list, max_length=MAX_DEPENDENCIES)
+    # Take the resource over from the stack that owns it (that stack then no longer updates, scans or destroys it).
+    adopt: bool = False
 
     @property
     def identifier(self) -> str:

@@ -64,6 +64,11 @@ class EventType(StrEnum):
     EXECUTION_STARTED = "execution_started"
     STEP_SUCCEEDED = "step_succeeded"
     STEP_FAILED = "step_failed"
+    # Ownership and recovery: a stack took a resource over; an undo left a resource alone (and why); the workflow
+    # was started again because its execution had ended without an outcome.
+    RESOURCE_ADOPTED = "resource_adopted"
+    UNDO_SKIPPED = "undo_skipped"
+    WORKFLOW_RESTARTED = "workflow_restarted"
     VERIFICATION_STARTED = "verification_started"
     VERIFIED = "verified"
     COMPLETED = "completed"

@@ -21,8 +21,13 @@ class CloudResource(BaseModel):
     provider_resource_id: str
     properties: dict[str, Any] = Field(default_factory=dict)
     tags: dict[str, str] = Field(default_factory=dict)
-    # None when the resource was created out of band (by hand in the console, not by a deployment).
+    # The deployment that last wrote it; None when it was created out of band (by hand, not by a deployment).
     deployment_id: str | None = None
+    # The stack (a deployment name within the tenant) that owns it: only that stack's runs update, scan or destroy
+    # it, unless another stack's intent adopts it. None when no stack owns it (created by hand).
+    stack: str | None = None
+    # Bumped by every write, so an apply or an undo can tell whether anybody changed the record since it looked.
+    version: int = 1
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

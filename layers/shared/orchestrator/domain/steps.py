@@ -58,6 +58,8 @@ class StepRun(BaseModel):
     action: str = "create"
     wave: int = 0
     resource_identifier: str = ""
+    # The stack (deployment name) the step applies for: what its resource will belong to.
+    stack: str | None = None
     # The ResourceSpec to apply (JSON data), and what the inventory held before the apply, so an undo restores it.
     resource: dict[str, Any] = Field(default_factory=dict)
     before: dict[str, Any] | None = None

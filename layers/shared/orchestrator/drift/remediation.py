@@ -1,16 +1,18 @@
 """Turn a drift report into a deployment intent that puts the drifted resources back as declared.
 
 What a user expects from "remediate":
-- a removed resource comes back, and a changed one gets its declared properties and tags again: the intent holds
-  exactly those resources, with the expected state (never the original's `simulate` fault injection);
+- a removed resource comes back, and a changed one gets its declared properties and tags again, with the expected
+  state (never the original's `simulate` fault injection). The intent is a new run of the original's stack (same
+  name): the stack's other resources stay in it unchanged (no-ops in the plan), so nothing else is touched and the
+  stack keeps owning everything;
 - nothing is deleted behind their back. Resources that appeared out of band are not re-created (there is nothing
   to restore) and are not in the intent. They are listed in `parameters.remediation`: under `destroy` those this
   deployment owns (leftovers it is responsible for; a plan diffing against its live records removes them), under
   `review` those owned by no deployment (created by hand: someone decides, the orchestrator does not delete them);
 - a person approves it: `auto_approve` is always False, whatever the original said.
 
-The intent keeps the original's providers, regions, environment, strategy, rollback and concurrency settings, and
-only the dependencies between resources it holds (the others already exist). It passes `validate_intent`.
+The intent keeps the original's name, providers, regions, environment, strategy, rollback and concurrency settings.
+It passes `validate_intent`.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from .report import DriftReport, DriftType
 
 # Long lists stay out of parameters (64 KiB at most): the report holds them all.
 MAX_LISTED = 200
-MAX_NAME = 128
 MAX_DESCRIPTION = 1000
 
 
@@ -60,10 +61,11 @@ def remediation_intent(report: DriftReport, expected: Sequence[CloudResource], *
     # The original's order first (it is the order the user wrote), then anything it no longer names.
     original_order = {spec.identifier: i for i, spec in enumerate(original.resources)}
     original_specs = {spec.identifier: spec for spec in original.resources}
-    ordered = sorted(restore, key=lambda ident: (original_order.get(ident, len(original_order)), ident))
-    resources = [_spec(by_identifier[ident], original_specs.get(ident), restore) for ident in ordered]
-
-    name = f"remediate {original.name}"[:MAX_NAME]
+    ordered = sorted(restore | original_specs.keys(),
+                     key=lambda ident: (original_order.get(ident, len(original_order)), ident))
+    included = set(ordered)
+    resources = [_spec(by_identifier[ident], original_specs.get(ident), included) if ident in restore
+                 else _without_faults(original_specs[ident]) for ident in ordered]
     description = (f"Restore {len(resources)} drifted resource(s) of deployment {report.deployment_id} "
                    f"(drift report {report.id}). {report.summary}")
     if owned_extra or unmanaged_extra:
@@ -83,7 +85,6 @@ def remediation_intent(report: DriftReport, expected: Sequence[CloudResource], *
         },
     }
     intent = original.model_copy(update={
-        "name": name,
         "description": _truncate(description, MAX_DESCRIPTION),
         "resources": resources,
         "auto_approve": False,
@@ -99,6 +100,13 @@ def _spec(resource: CloudResource, original: ResourceSpec | None, included: set[
         properties={k: v for k, v in resource.properties.items() if k not in IGNORED_PROPERTIES},
         tags=dict(resource.tags), dependencies=dependencies,
     )
+
+
+def _without_faults(spec: ResourceSpec) -> ResourceSpec:
+    if not IGNORED_PROPERTIES & spec.properties.keys():
+        return spec
+    return spec.model_copy(update={"properties": {k: v for k, v in spec.properties.items()
+                                                  if k not in IGNORED_PROPERTIES}})
 
 
 def _truncate(text: str, limit: int) -> str:

@@ -66,16 +66,15 @@ def changed_paths(desired_properties: Mapping[str, Any], desired_tags: Mapping[s
     return paths
 
 
-def destroyed(live: Mapping[str, CloudResource], wanted: Iterable[str], owner: str) -> list[CloudResource]:
-    """Live resources `owner` deployed that the intent no longer names, by identifier (so a plan does not depend on
-    inventory order). A record another deployment owns, or none (created by hand), is never destroyed: at an address
-    the intent names it is updated in place, anywhere else it is someone else's business."""
+def destroyed(live: Mapping[str, CloudResource], wanted: Iterable[str], stack: str) -> list[CloudResource]:
+    """Live resources `stack` owns that its intent no longer names, by identifier (so a plan does not depend on
+    inventory order). A record another stack owns, or none (created by hand), is never destroyed."""
     gone = live.keys() - set(wanted)
-    return [live[identifier] for identifier in sorted(gone) if live[identifier].deployment_id == owner]
+    return [live[identifier] for identifier in sorted(gone) if live[identifier].stack == stack]
 
 
 def diff_resources(desired: Sequence[ResourceSpec], live: Sequence[CloudResource], *,
-                   deployment_id: str) -> list[ResourceChange]:
+                   stack: str) -> list[ResourceChange]:
     """Every change in plan order: intent resources in intent order, then destroys by identifier."""
     by_identifier = index_live(live)
     changes = []
@@ -84,7 +83,7 @@ def diff_resources(desired: Sequence[ResourceSpec], live: Sequence[CloudResource
         current = by_identifier.get(identifier)
         action, paths = classify(spec, current)
         changes.append(ResourceChange(action, identifier, spec, current, tuple(paths)))
-    for resource in destroyed(by_identifier, (change.identifier for change in changes), deployment_id):
+    for resource in destroyed(by_identifier, (change.identifier for change in changes), stack):
         changes.append(ResourceChange(StepAction.DESTROY, live_identifier(resource), None, resource))
     return changes
 

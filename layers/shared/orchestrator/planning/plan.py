@@ -66,6 +66,8 @@ class PlanStep(BaseModel):
     idempotency_key: str
     # The desired ResourceSpec as JSON data; for a destroy, the spec of the inventory record being removed.
     resource: dict[str, Any]
+    # The stack that owns the live resource when the plan was made (None: absent, or created by hand).
+    owner_stack: str | None = None
 
 
 class Plan(BaseModel):
@@ -91,6 +93,12 @@ class Plan(BaseModel):
     requires_approval: bool
     auto_approve_overridden: bool
     reasoning: str
+
+    def blocked_by(self, violations: list[PolicyFinding], reason: str) -> Plan:
+        """This plan with findings only the workflow knows (another deployment holds a resource): blocked."""
+        report = self.policy.model_copy(update={"violations": [*self.policy.violations, *violations]})
+        return self.model_copy(update={"policy": report, "blocked": True,
+                                       "reasoning": f"{self.reasoning} {reason}"})
 
     def workflow_waves(self) -> list[list[str]]:
         """The compact list the state machine carries: step ids per wave, without no-ops and empty waves."""

@@ -38,14 +38,16 @@ def idempotency_key(deployment_id: str, plan_id: str, step_id: str, action: str)
 
 
 def build_plan(intent: DeploymentIntent, *, deployment_id: str, live: Sequence[CloudResource] = (),
-               plan_id: str | None = None) -> Plan:
-    """Plan `intent` against `live`: the inventory records this deployment owns, plus any record at an address the
-    intent names (updated in place, whoever owns it).
+               plan_id: str | None = None, stack: str | None = None) -> Plan:
+    """Plan `intent` against `live`: the inventory records its stack (default: the intent's name) owns, plus any
+    record at an address the intent names (updated in place when unowned or adopted; blocked by policy when another
+    stack owns it).
 
     Expects an intent that passed `validate_intent` (known dependencies, no cycle). Steps are numbered s1, s2, ...
-    in intent order, then the destroys sorted by identifier. Only records this deployment owns are ever destroyed.
+    in intent order, then the destroys sorted by identifier. Only records the stack owns are ever destroyed.
     """
     plan_id = plan_id or new_id()
+    stack = stack or intent.name
     resources = intent.resources
 
     identifiers = [spec_identifier(spec) for spec in resources]
@@ -64,8 +66,9 @@ def build_plan(intent: DeploymentIntent, *, deployment_id: str, live: Sequence[C
     providers = [_TEXT[spec.provider] for spec in resources]
     rtypes = [_TEXT[spec.resource_type] for spec in resources]
     create = StepAction.CREATE
+    current_of = [live_by_identifier.get(identifier) for identifier in identifiers]
     changes = [(create, []) if current is None else classify(spec, current)
-               for spec, current in zip(resources, map(live_by_identifier.get, identifiers), strict=True)]
+               for spec, current in zip(resources, current_of, strict=True)]
     estimates = [estimate(provider, rtype, action, spec.properties)
                  for provider, rtype, (action, _), spec in zip(providers, rtypes, changes, resources, strict=True)]
     keys = [idempotency_key(deployment_id, plan_id, sid, _TEXT[action])
@@ -78,8 +81,9 @@ def build_plan(intent: DeploymentIntent, *, deployment_id: str, live: Sequence[C
         # The spec's own field values (never mutated; the enums are str), not a copy: a dump of 5,000 specs would
         # cost more than all the rest of planning.
         "resource": vars(spec),
-    }) for sid, identifier, spec, provider, rtype, (action, paths), (seconds, cents), key
-        in zip(step_ids, identifiers, resources, providers, rtypes, changes, estimates, keys, strict=True)]
+        "owner_stack": current.stack if current is not None else None,
+    }) for sid, identifier, spec, provider, rtype, (action, paths), (seconds, cents), key, current
+        in zip(step_ids, identifiers, resources, providers, rtypes, changes, estimates, keys, current_of, strict=True)]
 
     cents_by_provider: dict[str, int] = {}
     for provider, (_, cents) in zip(providers, estimates, strict=True):
@@ -92,7 +96,7 @@ def build_plan(intent: DeploymentIntent, *, deployment_id: str, live: Sequence[C
 
     # The inventory records no dependencies between resources, so there is no safe order among destroys: they all
     # go into one final wave, after everything that may still depend on them has been updated away.
-    removals = destroyed(live_by_identifier, identifiers, deployment_id)
+    removals = destroyed(live_by_identifier, identifiers, stack)
     if removals:
         destroy_wave = len(waves)
         waves.append([])
@@ -110,6 +114,7 @@ def build_plan(intent: DeploymentIntent, *, deployment_id: str, live: Sequence[C
                 "monthly_cost": 0.0, "changed_paths": [],
                 "idempotency_key": idempotency_key(deployment_id, plan_id, sid, _TEXT[StepAction.DESTROY]),
                 "resource": {**record.model_dump(mode="json", include=_SPEC_FIELDS), "dependencies": []},
+                "owner_stack": record.stack,
             }))
             running[destroy_wave].append(step)
 
@@ -120,7 +125,7 @@ def build_plan(intent: DeploymentIntent, *, deployment_id: str, live: Sequence[C
     total_cents = sum(cents_by_provider.values())
 
     risk = assess_risk(intent.environment, steps)
-    policy = evaluate(PolicyContext(intent.environment, intent.auto_approve, steps, total_cents / 100))
+    policy = evaluate(PolicyContext(intent.environment, intent.auto_approve, steps, total_cents / 100, stack))
     requires_approval = not intent.auto_approve or policy.auto_approve_overridden
     figures = _Figures(total_seconds, critical, total_cents, dict(sorted(cents_by_provider.items())))
     return trusted(Plan, {

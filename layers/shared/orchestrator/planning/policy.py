@@ -132,6 +132,8 @@ class PolicyContext:
     auto_approve: bool
     steps: Sequence[PlanStep]
     monthly_cost: float
+    # The stack the plan runs for: resources another stack owns are not its to change unless the intent adopts them.
+    stack: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,9 +181,43 @@ def _cost_ceiling(context: PolicyContext) -> Iterable[Hit]:
                   f"of ${ceiling:,.2f}", None, "warn")
 
 
+def _elsewhere(context: PolicyContext, *, adopted: bool) -> Iterable[PlanStep]:
+    for step in context.steps:
+        owner = step.owner_stack
+        if owner is not None and owner != context.stack and bool(step.resource.get("adopt")) is adopted:
+            yield step
+
+
+def _owned_elsewhere(context: PolicyContext) -> Iterable[Hit]:
+    for step in _elsewhere(context, adopted=False):
+        yield Hit(f"{step.resource_identifier} is owned by stack '{step.owner_stack}'; set adopt: true on the "
+                  f"resource to take it over", step.resource_identifier)
+
+
+def _adopted(context: PolicyContext) -> Iterable[Hit]:
+    for step in _elsewhere(context, adopted=True):
+        yield Hit(f"{step.resource_identifier} is adopted from stack '{step.owner_stack}', which stops managing it",
+                  step.resource_identifier)
+
+
 PRODUCTION = frozenset({Environment.PRODUCTION})
+RESOURCE_OWNED_ELSEWHERE = "resource_owned_elsewhere"
+# Not a rule of the plan alone: the workflow adds it when another in-flight deployment holds a resource.
+RESOURCE_CLAIMED = "resource_claimed"
 
 RULES: tuple[PolicyRule, ...] = (
+    PolicyRule(
+        id=RESOURCE_OWNED_ELSEWHERE,
+        description="A resource another stack owns is changed only by an intent that adopts it (adopt: true).",
+        outcome="block",
+        check=_owned_elsewhere,
+    ),
+    PolicyRule(
+        id="resource_adopted",
+        description="Adopting a resource from another stack is called out for the approver.",
+        outcome="warn",
+        check=_adopted,
+    ),
     PolicyRule(
         id="production-manual-approval",
         description="Production plans are approved by a person, whatever the intent's auto_approve says.",

@@ -25,6 +25,10 @@ class Inventory(Protocol):
 
     def list(self, tenant_id: str, deployment_id: str | None = None) -> list[CloudResource]: ...
 
+    def for_stack(self, tenant_id: str, stack: str, identifiers: list[str]) -> list[CloudResource]:
+        """The records `stack` owns plus those at `identifiers`, whoever owns them."""
+        ...
+
     def patch(self, tenant_id: str, resource_id: str, properties: dict[str, Any] | None = None,
               tags: dict[str, str] | None = None) -> CloudResource | None:
         """Out-of-band change (the console): merge properties, replace tags. None when unknown."""

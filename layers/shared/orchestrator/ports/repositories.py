@@ -56,6 +56,16 @@ class DeploymentSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class Claim:
+    """A resource another in-flight deployment holds."""
+
+    resource_identifier: str
+    deployment_id: str
+    name: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
 class Page:
     items: list[DeploymentSummary]
     total: int
@@ -84,7 +94,13 @@ class DeploymentRepository(Protocol):
              task_token: str | None | _Unchanged = UNCHANGED) -> Deployment:
         """Persist status, error, plan id, execution ARN, approval and the pending events in one transaction,
         if the stored version still equals `deployment.version`; bump the version. With a plan (and its
-        steps), also store it and replace the deployment's steps."""
+        steps), also store it and replace the deployment's steps. Entering a settled state releases the
+        deployment's resource claims."""
+        ...
+
+    def claim(self, tenant_id: str, deployment_id: str, identifiers: list[str]) -> list[Claim]:
+        """Claim every identifier for the deployment, or none: returns the claims other in-flight deployments hold
+        (empty when all were claimed). Claims of settled deployments are taken over."""
         ...
 
     def set_execution_arn(self, deployment_id: str, execution_arn: str) -> None:

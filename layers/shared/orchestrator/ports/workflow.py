@@ -12,10 +12,13 @@ class Workflow(Protocol):
         """Start one execution of the lifecycle state machine; return its ARN."""
         ...
 
-    def approve(self, task_token: str, output: dict[str, Any]) -> None: ...
+    def approve(self, task_token: str, output: dict[str, Any]) -> bool:
+        """Resume the waiting task; False when no execution waits for this token any more (it ended)."""
+        ...
 
-    def fail_task(self, task_token: str, error: str, cause: str) -> None:
-        """End a waiting task with a named error (`Rejected`, `Cancelled`) the state machine catches."""
+    def fail_task(self, task_token: str, error: str, cause: str) -> bool:
+        """End a waiting task with a named error (`Rejected`, `Cancelled`) the state machine catches; False when
+        no execution waits for this token any more."""
         ...
 
     def stop(self, execution_arn: str, cause: str) -> None: ...

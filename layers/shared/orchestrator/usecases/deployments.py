@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from ..cloud.terraform import terraform_by_provider
@@ -12,9 +13,11 @@ from ..domain.lifecycle import TRANSITIONS, Deployment, DeploymentStatus, utcnow
 from ..domain.users import Permission, User
 from ..ports.repositories import Page
 from .access import load_deployment, require
+from .reconcile import execution_gone, restart_workflow
 from .requests import ApproveBody, RejectBody, parse
 from .services import Services
 
+log = logging.getLogger(__name__)
 S = DeploymentStatus
 BEFORE_EXECUTION = frozenset({S.PENDING, S.PLANNING, S.PLANNED, S.AWAITING_APPROVAL, S.APPROVED})
 REPLANNABLE = frozenset({S.FAILED, S.ROLLED_BACK, S.CANCELLED, S.REJECTED})
@@ -82,8 +85,11 @@ def approve(svc: Services, user: User, deployment_id: str, payload: Any, *, corr
     deployment.transition(S.APPROVED, actor=user.username, correlation_id=correlation_id,
                           detail={"comment": comment} if comment else None)
     saved = svc.deployments.save(deployment, task_token=None)
-    if token:
-        svc.workflow.approve(token, {"approved_by": user.username})
+    if not (token and svc.workflow.approve(token, {"approved_by": user.username})):
+        # Nobody waits for the decision any more (the execution ended: a restart, a lost execution): run the
+        # workflow again from here; its plan task finds the stored plan and the approval, and executes.
+        restart_workflow(svc, saved, mode="deploy", actor=user.username, correlation_id=correlation_id,
+                         reason="approved after the waiting execution had ended")
     return saved
 
 
@@ -98,8 +104,17 @@ def reject(svc: Services, user: User, deployment_id: str, payload: Any, *, corre
                           detail={"reason": reason}, error_message=f"rejected by {user.username}: {reason}")
     saved = svc.deployments.save(deployment, task_token=None)
     if token:
-        svc.workflow.fail_task(token, "Rejected", reason)
+        _tell_workflow(lambda: svc.workflow.fail_task(token, "Rejected", reason), saved)
     return saved
+
+
+def _tell_workflow(call, deployment: Deployment) -> None:
+    """After a decision has been committed, the workflow only needs to hear of it: if it cannot be reached now, the
+    decision still stands and the scheduled sweep settles the execution."""
+    try:
+        call()
+    except DependencyUnavailable:
+        log.warning("the workflow of deployment %s was not told; the sweep settles it", deployment.id)
 
 
 def _decide(deployment: Deployment, user: User, to: DeploymentStatus) -> None:
@@ -123,7 +138,10 @@ def cancel(svc: Services, user: User, deployment_id: str, *, correlation_id: str
     if deployment.status == S.EXECUTING:
         deployment.transition(S.ROLLING_BACK, actor=user.username, correlation_id=correlation_id,
                               detail={"reason": "cancelled"}, error_message=f"cancelled by {user.username}")
-        return svc.deployments.save(deployment)
+        saved = svc.deployments.save(deployment)
+        # The running execution notices at its next step and rolls back; a gone one is replaced by a rollback run.
+        _tell_workflow(lambda: _roll_back_if_gone(svc, saved, user, correlation_id), saved)
+        return saved
     if deployment.status not in BEFORE_EXECUTION:
         raise ActionNotAllowed("cancel", "deployment", deployment.status.value,
                                [s.value for s in BEFORE_EXECUTION | {S.EXECUTING}])
@@ -133,10 +151,16 @@ def cancel(svc: Services, user: User, deployment_id: str, *, correlation_id: str
                           error_message=f"cancelled by {user.username}")
     saved = svc.deployments.save(deployment, task_token=None)
     if token:
-        svc.workflow.fail_task(token, "Cancelled", f"cancelled by {user.username}")
+        _tell_workflow(lambda: svc.workflow.fail_task(token, "Cancelled", f"cancelled by {user.username}"), saved)
     elif deployment.execution_arn:
-        svc.workflow.stop(deployment.execution_arn, f"cancelled by {user.username}")
+        _tell_workflow(lambda: svc.workflow.stop(deployment.execution_arn, f"cancelled by {user.username}"), saved)
     return saved
+
+
+def _roll_back_if_gone(svc: Services, deployment: Deployment, user: User, correlation_id: str) -> None:
+    if execution_gone(svc, deployment):
+        restart_workflow(svc, deployment, mode="rollback", actor=user.username, correlation_id=correlation_id,
+                         reason="cancelled after the executing workflow had ended")
 
 
 def execute(svc: Services, user: User, deployment_id: str, *, correlation_id: str) -> Deployment:

@@ -7,14 +7,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..domain.errors import Cancelled, NotFound, ProviderError
+from ..domain.errors import Cancelled, NotFound, ProviderError, StalePlan
 from ..domain.intent import ResourceSpec
 from ..domain.lifecycle import SETTLED, TRANSITIONS, Deployment, DeploymentStatus, DomainEvent, EventType, utcnow
 from ..domain.resources import CloudResource
 from ..domain.steps import StepRun, StepStatus
 from ..planning import build_plan
-from ..planning.plan import StepAction
+from ..planning.diff import spec_identifier
+from ..planning.plan import PolicyFinding, StepAction
+from ..planning.policy import RESOURCE_CLAIMED
 from ..ports.locks import resource_lock
+from ..ports.repositories import Claim
 from .services import Services
 
 S = DeploymentStatus
@@ -33,7 +36,8 @@ def _compact(svc: Services, deployment: Deployment, plan) -> dict[str, Any]:
     return {
         "plan_id": plan.plan_id,
         "blocked": plan.blocked,
-        "requires_approval": plan.requires_approval,
+        # A workflow restarted after its approval was recorded goes straight on to execution.
+        "requires_approval": plan.requires_approval and deployment.status in (S.PLANNED, S.AWAITING_APPROVAL),
         "waves": plan.workflow_waves(),
         "max_concurrency": min(intent.max_concurrency, svc.settings.max_concurrency),
         "approval_timeout_seconds": intent.approval_timeout_seconds or svc.settings.approval_timeout_seconds,
@@ -46,20 +50,25 @@ def plan_deployment(svc: Services, deployment_id: str, correlation_id: str) -> d
     if deployment.status == S.CANCELLED:
         raise Cancelled(f"deployment {deployment_id} was cancelled")
     if deployment.status != S.PENDING and deployment.plan_id:
-        # A retried invocation: the plan is already stored.
+        # A retried invocation, or a restarted workflow: the plan is already stored.
         return _compact(svc, deployment, svc.deployments.get_plan(deployment_id))
     deployment.transition(S.PLANNING, actor=WORKFLOW, correlation_id=correlation_id)
-    # What this deployment owns (absent from the intent: destroyed) and whatever already sits at the intent's
-    # addresses, whoever owns it (updated in place, and restored exactly by a rollback).
-    wanted = {resource.identifier for resource in deployment.intent.resources}
-    live = [r for r in svc.inventory.list(deployment.tenant_id)
-            if r.deployment_id == deployment.id or r.identifier in wanted]
-    plan = build_plan(deployment.intent, deployment_id=deployment.id, live=live)
+    # What the stack owns (absent from the intent: destroyed) and whatever already sits at the intent's addresses,
+    # whoever owns it (updated in place and restored exactly by a rollback; another stack's is blocked by policy).
+    stack = deployment.intent.name
+    wanted = [spec_identifier(resource) for resource in deployment.intent.resources]
+    live = svc.inventory.for_stack(deployment.tenant_id, stack, wanted)
+    plan = build_plan(deployment.intent, deployment_id=deployment.id, live=live, stack=stack)
+    if not plan.blocked:
+        held = svc.deployments.claim(deployment.tenant_id, deployment.id,
+                                     [step.resource_identifier for step in plan.steps])
+        if held:
+            plan = _blocked_by_claims(plan, held)
     before = {resource.identifier: resource.model_dump(mode="json") for resource in live}
     steps = [
         StepRun(step_id=step.step_id, deployment_id=deployment.id, tenant_id=deployment.tenant_id,
                 idempotency_key=step.idempotency_key, name=step.name, action=step.action.value, wave=step.wave,
-                resource_identifier=step.resource_identifier, resource=step.resource,
+                resource_identifier=step.resource_identifier, resource=step.resource, stack=stack,
                 before=before.get(step.resource_identifier))
         for step in plan.steps
     ]
@@ -77,6 +86,17 @@ def plan_deployment(svc: Services, deployment_id: str, correlation_id: str) -> d
         deployment.transition(S.PLANNED, actor=WORKFLOW, correlation_id=correlation_id, detail=summary)
     svc.deployments.save(deployment, plan=plan, steps=steps)
     return _compact(svc, deployment, plan)
+
+
+def _blocked_by_claims(plan, held: list[Claim]):
+    findings = [PolicyFinding(rule_id=RESOURCE_CLAIMED, resource_identifier=claim.resource_identifier,
+                              severity="block",
+                              message=f"{claim.resource_identifier} is claimed by deployment {claim.deployment_id} "
+                                      f"('{claim.name}', {claim.status}) until it finishes")
+                for claim in held]
+    holders = sorted({claim.deployment_id for claim in held})
+    return plan.blocked_by(findings, f"Another in-flight deployment ({', '.join(holders)}) holds "
+                                     f"{len(held)} of its resources, so it cannot run now.")
 
 
 def request_approval(svc: Services, deployment_id: str, task_token: str, correlation_id: str) -> dict[str, Any]:
@@ -134,8 +154,9 @@ def apply_step(svc: Services, deployment_id: str, step_id: str, correlation_id: 
         # lists this step and undoes it; a cancel that landed before wins and nothing is applied.
         _ensure_executing(svc, deployment_id)
         try:
+            current = _unchanged_since_plan(svc, step)
             resource_id = _run_provider(svc, step, attempt)
-        except ProviderError as exc:
+        except (ProviderError, StalePlan) as exc:
             step.fail(str(exc))
             svc.steps.save(step, lease=lease)
             _record(svc, EventType.STEP_FAILED, correlation_id, step, error=str(exc))
@@ -143,7 +164,47 @@ def apply_step(svc: Services, deployment_id: str, step_id: str, correlation_id: 
         step.succeed(resource_id)
         svc.steps.save(step, lease=lease)
     _record(svc, EventType.STEP_SUCCEEDED, correlation_id, step)
+    if current is not None and current.stack not in (None, step.stack) and step.action != StepAction.DESTROY.value:
+        _record_adoption(svc, correlation_id, step, current)
     return _step_summary(step)
+
+
+def _unchanged_since_plan(svc: Services, step: StepRun) -> CloudResource | None:
+    """The live record, if it is still what the plan saw (or what this deployment itself wrote on an earlier
+    attempt); otherwise `StalePlan`: applying would overwrite a change nobody reviewed."""
+    current = svc.inventory.get(step.tenant_id, step.resource_identifier)
+    if current is not None and current.deployment_id == step.deployment_id:
+        return current
+    seen = step.before
+    where = step.resource_identifier
+    if seen is None:
+        if current is not None:
+            raise StalePlan(f"{where} was created by {_writer(current)} after the plan was made; re-plan")
+        return None
+    if current is None:
+        if step.action == StepAction.DESTROY.value:
+            return None  # already gone: what the step wanted
+        raise StalePlan(f"{where} was removed after the plan was made; re-plan")
+    if current.version != seen.get("version", current.version) or current.stack != seen.get("stack"):
+        raise StalePlan(f"{where} was changed by {_writer(current)} after the plan was made "
+                        f"(version {seen.get('version')} then, {current.version} now); re-plan")
+    return current
+
+
+def _writer(resource: CloudResource) -> str:
+    if resource.deployment_id is None:
+        return "hand (outside any deployment)"
+    return f"deployment {resource.deployment_id} of stack '{resource.stack}'"
+
+
+def _record_adoption(svc: Services, correlation_id: str, step: StepRun, previous: CloudResource) -> None:
+    """In both stacks' audit trails: the adopting deployment's and the one that last wrote it for the old stack."""
+    detail = {"resource": step.resource_identifier, "from_stack": previous.stack, "to_stack": step.stack,
+              "adopted_by": step.deployment_id, "previous_deployment": previous.deployment_id}
+    events = [DomainEvent(type=EventType.RESOURCE_ADOPTED, deployment_id=deployment, at=utcnow(), actor=WORKFLOW,
+                          correlation_id=correlation_id, detail=detail)
+              for deployment in dict.fromkeys(filter(None, (step.deployment_id, previous.deployment_id)))]
+    svc.deployments.append_events(events, step.tenant_id)
 
 
 def _run_provider(svc: Services, step: StepRun, attempt: int) -> str | None:
@@ -155,7 +216,7 @@ def _run_provider(svc: Services, step: StepRun, attempt: int) -> str | None:
                              idempotency_key=step.idempotency_key)
         return None
     outcome = svc.provider.apply(tenant_id=step.tenant_id, deployment_id=step.deployment_id, spec=_spec(step),
-                                 idempotency_key=step.idempotency_key, attempt=attempt)
+                                 idempotency_key=step.idempotency_key, attempt=attempt, stack=step.stack)
     step.result = outcome.model_dump(mode="json")
     return outcome.provider_resource_id
 
@@ -174,21 +235,50 @@ def _record(svc: Services, event: EventType, correlation_id: str, step: StepRun,
 
 
 def undo_step(svc: Services, deployment_id: str, step_id: str, correlation_id: str) -> dict[str, Any]:
-    """Put the resource back as the plan found it: remove what the step created, restore what it changed."""
+    """Put the resource back as the plan found it: remove what the step created, restore what it changed, but only
+    while the record is still as this deployment left it. Anything else (another stack owns it, somebody changed
+    it since) is left alone and recorded as `undo_skipped`: a rollback never removes what is not its own."""
     step = _step(svc, deployment_id, step_id)
     if step.undone_at is not None:
         return _step_summary(step)
     with svc.locks.hold(resource_lock(step.tenant_id, step.resource_identifier)) as lease:
         step = _step(svc, deployment_id, step_id)
         if step.undone_at is None:
-            if step.before is not None:
+            current = svc.inventory.get(step.tenant_id, step.resource_identifier)
+            undo = _undo_for(step, current)
+            if undo == "restore":
                 svc.inventory.upsert(CloudResource.model_validate(step.before))
-            elif step.action != StepAction.NO_OP.value:
+            elif undo == "destroy":
                 svc.provider.destroy(tenant_id=step.tenant_id, identifier=step.resource_identifier,
                                      idempotency_key=f"{step.idempotency_key}:undo")
+            elif undo != "nothing":
+                _record(svc, EventType.UNDO_SKIPPED, correlation_id, step, reason=undo)
+            if step.status in (StepStatus.RUNNING, StepStatus.ACQUIRED):
+                # Its worker died mid-attempt (this task holds the lock it held): settle it, never leave it running.
+                step.time_out() if step.status == StepStatus.RUNNING else step.cancel()
             step.undone_at = utcnow()
             svc.steps.save(step, lease=lease)
     return _step_summary(step)
+
+
+def _undo_for(step: StepRun, current: CloudResource | None) -> str:
+    """"restore" (put `before` back), "destroy", "nothing" (nothing of this step is there), or why the undo must
+    leave the resource alone."""
+    before = step.before
+    untouched = before is not None and current is not None and current.version == before.get("version") \
+        and current.deployment_id == before.get("deployment_id")
+    if step.action == StepAction.DESTROY.value:
+        if current is None:
+            return "restore"
+        return "nothing" if untouched else f"re-created since by {_writer(current)}; not restored over it"
+    if current is None:
+        return "nothing" if before is None else "removed since by someone else; not restored"
+    if current.deployment_id != step.deployment_id:
+        return "nothing" if untouched else f"changed since by {_writer(current)}"
+    applied = (step.result or {}).get("version")
+    if applied is not None and current.version != applied:
+        return f"changed since this deployment applied it (version {applied} then, {current.version} now)"
+    return "restore" if before is not None else "destroy"
 
 
 def verify(svc: Services, deployment_id: str, correlation_id: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from .clients import client
 
 # SendTaskSuccess/Failure on a token whose task already ended (timed out, execution stopped).
 _STALE_TOKEN = {"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"}
+_GONE: dict[str, Any] = {}  # what `_call` answers for such a token: nobody was waiting for it
 
 
 class StepFunctionsWorkflow:
@@ -30,7 +31,7 @@ class StepFunctionsWorkflow:
             return getattr(self._sfn, operation)(**kwargs)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in _STALE_TOKEN:
-                return {}
+                return _GONE
             raise DependencyUnavailable("stepfunctions", exc.response.get("Error", {}).get("Code", "")) from exc
         except BotoCoreError as exc:
             raise DependencyUnavailable("stepfunctions", type(exc).__name__) from exc
@@ -49,11 +50,11 @@ class StepFunctionsWorkflow:
             "executionArn"
         ]
 
-    def approve(self, task_token: str, output: dict[str, Any]) -> None:
-        self._call("send_task_success", taskToken=task_token, output=json.dumps(output))
+    def approve(self, task_token: str, output: dict[str, Any]) -> bool:
+        return self._call("send_task_success", taskToken=task_token, output=json.dumps(output)) is not _GONE
 
-    def fail_task(self, task_token: str, error: str, cause: str) -> None:
-        self._call("send_task_failure", taskToken=task_token, error=error, cause=cause[:32_000])
+    def fail_task(self, task_token: str, error: str, cause: str) -> bool:
+        return self._call("send_task_failure", taskToken=task_token, error=error, cause=cause[:32_000]) is not _GONE
 
     def stop(self, execution_arn: str, cause: str) -> None:
         self._call("stop_execution", executionArn=execution_arn, cause=cause[:32_000])

@@ -37,6 +37,9 @@ class InMemoryInventory:
             previous = self._by_identifier.get(key)
             if previous is not None:
                 self._identifier_by_id.pop((previous.tenant_id, previous.id), None)
+                stored.version = previous.version + 1  # as the database's trigger does
+            else:
+                stored.version = 1
             self._by_identifier[key] = stored
             self._identifier_by_id[stored.tenant_id, stored.id] = stored.identifier
             return stored.model_copy(deep=True)
@@ -57,6 +60,10 @@ class InMemoryInventory:
             found.sort(key=lambda r: r.identifier)
             return [r.model_copy(deep=True) for r in found]
 
+    def for_stack(self, tenant_id: str, stack: str, identifiers: list[str]) -> list[CloudResource]:
+        wanted = set(identifiers)
+        return [r for r in self.list(tenant_id) if r.stack == stack or r.identifier in wanted]
+
     def patch(self, tenant_id: str, resource_id: str, properties: dict[str, Any] | None = None,
               tags: dict[str, str] | None = None) -> CloudResource | None:
         """An out-of-band change: merge `properties` into the top level (a key set to None stays, as null), replace
@@ -66,7 +73,7 @@ class InMemoryInventory:
             if identifier is None:
                 return None
             current = self._by_identifier[tenant_id, identifier]
-            update: dict[str, Any] = {"updated_at": utcnow()}
+            update: dict[str, Any] = {"updated_at": utcnow(), "version": current.version + 1}
             if properties is not None:
                 update["properties"] = {**copy.deepcopy(current.properties), **copy.deepcopy(properties)}
             if tags is not None:

@@ -14,16 +14,16 @@ from .pool import Database
 from .repositories import is_uuid
 
 _COLUMNS = """id::text, tenant_id, provider, region, resource_type, name, provider_resource_id, properties, tags,
-    deployment_id::text, created_at, updated_at"""
+    deployment_id::text, stack, version, created_at, updated_at"""
 
 
 _UPSERT = f"""
     INSERT INTO cloud_resources (id, tenant_id, provider, region, resource_type, name, resource_identifier,
-                                 provider_resource_id, properties, tags, deployment_id, created_at)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                                 provider_resource_id, properties, tags, deployment_id, stack, created_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
     ON CONFLICT (tenant_id, resource_identifier) DO UPDATE SET
         provider_resource_id = EXCLUDED.provider_resource_id, properties = EXCLUDED.properties,
-        tags = EXCLUDED.tags, deployment_id = EXCLUDED.deployment_id
+        tags = EXCLUDED.tags, deployment_id = EXCLUDED.deployment_id, stack = EXCLUDED.stack
     RETURNING {_COLUMNS}"""
 
 
@@ -53,7 +53,8 @@ class PgInventory:
     def upsert(self, resource: CloudResource) -> CloudResource:
         args = (resource.id, resource.tenant_id, resource.provider.value, resource.region,
                 resource.resource_type.value, resource.name, resource.identifier, resource.provider_resource_id,
-                Jsonb(resource.properties), Jsonb(resource.tags), resource.deployment_id, resource.created_at)
+                Jsonb(resource.properties), Jsonb(resource.tags), resource.deployment_id, resource.stack,
+                resource.created_at)
         try:
             stored = self._one(_UPSERT, args)
         except psycopg.errors.UniqueViolation as exc:
@@ -81,6 +82,17 @@ class PgInventory:
             args.append(deployment_id)
         with self._db.connection() as conn:
             rows = conn.cursor(row_factory=dict_row).execute(sql + " ORDER BY resource_identifier", args).fetchall()
+        return [_resource(r) for r in rows]
+
+    def for_stack(self, tenant_id: str, stack: str, identifiers: list[str]) -> list[CloudResource]:
+        """What a plan of `stack` needs: the records it owns and those at the identifiers its intent names (by index,
+        never the tenant's whole inventory)."""
+        with self._db.connection() as conn:
+            rows = conn.cursor(row_factory=dict_row).execute(f"""
+                SELECT {_COLUMNS} FROM cloud_resources WHERE tenant_id = %s AND stack = %s
+                UNION
+                SELECT {_COLUMNS} FROM cloud_resources WHERE tenant_id = %s AND resource_identifier = ANY(%s)
+                ORDER BY 1""", (tenant_id, stack, tenant_id, identifiers)).fetchall()
         return [_resource(r) for r in rows]
 
     def patch(self, tenant_id: str, resource_id: str, properties: dict[str, Any] | None = None,

@@ -15,13 +15,13 @@ from psycopg.types.json import Jsonb
 
 from orchestrator.domain.errors import ConcurrencyConflict
 from orchestrator.domain.intent import DeploymentIntent
-from orchestrator.domain.lifecycle import Approval, Deployment, DeploymentStatus, DomainEvent
+from orchestrator.domain.lifecycle import SETTLED, Approval, Deployment, DeploymentStatus, DomainEvent
 from orchestrator.domain.steps import StepRun, StepStatus
 from orchestrator.domain.users import Role, User
 from orchestrator.drift.report import DriftItem, DriftReport
 from orchestrator.planning.plan import Plan
 from orchestrator.ports.locks import Lease
-from orchestrator.ports.repositories import UNCHANGED, DeploymentSummary, Page, _Unchanged
+from orchestrator.ports.repositories import UNCHANGED, Claim, DeploymentSummary, Page, _Unchanged
 
 from .fencing import check_lease
 from .pool import Database
@@ -177,6 +177,7 @@ class PgDeploymentRepository:
             "decided_at": approval.decided_at, "comment": approval.comment,
             "events": _event_rows(deployment.pending_events),
         }
+        params["settled"] = deployment.status in SETTLED
         extra = ""
         if plan is not None:
             extra += ", plan = %(plan)s"
@@ -192,6 +193,8 @@ class PgDeploymentRepository:
                     decided_by = %(decided_by)s, decided_at = %(decided_at)s, approval_comment = %(comment)s{extra}
                 WHERE id = %(id)s AND version = %(version)s
                 RETURNING id, tenant_id, version, updated_at
+            ), released AS (
+                DELETE FROM resource_claims WHERE %(settled)s AND deployment_id IN (SELECT id FROM target)
             ), {_APPEND_EVENTS}
             SELECT version, updated_at FROM target"""
         # Without steps the change and its events are one statement, atomic on its own: one round trip, where
@@ -207,6 +210,32 @@ class PgDeploymentRepository:
         deployment.version, deployment.updated_at = row
         deployment.pull_events()
         return deployment
+
+    def claim(self, tenant_id: str, deployment_id: str, identifiers: list[str]) -> list[Claim]:
+        # Sorted, so two deployments claiming overlapping sets take the rows in one order (no deadlock).
+        wanted = sorted(set(identifiers))
+        held: list[dict[str, Any]] = []
+        with self._db.transaction() as conn:
+            rows = conn.execute("""
+                INSERT INTO resource_claims (tenant_id, resource_identifier, deployment_id)
+                SELECT %(tenant)s, identifier, %(id)s FROM unnest(%(wanted)s::text[]) AS identifier
+                ON CONFLICT (tenant_id, resource_identifier) DO UPDATE
+                    SET deployment_id = EXCLUDED.deployment_id, claimed_at = now()
+                    WHERE resource_claims.deployment_id = EXCLUDED.deployment_id
+                       OR NOT EXISTS (SELECT 1 FROM deployments d WHERE d.id = resource_claims.deployment_id
+                                      AND NOT d.status = ANY(%(settled)s))
+                RETURNING resource_identifier""",
+                                {"tenant": tenant_id, "id": deployment_id, "wanted": wanted,
+                                 "settled": [s.value for s in SETTLED]}).fetchall()
+            if len(rows) == len(wanted):
+                return []
+            held = conn.cursor(row_factory=dict_row).execute("""
+                SELECT c.resource_identifier, c.deployment_id::text, d.name, d.status
+                FROM resource_claims c JOIN deployments d ON d.id = c.deployment_id
+                WHERE c.tenant_id = %s AND c.resource_identifier = ANY(%s) AND c.deployment_id <> %s
+                ORDER BY c.resource_identifier""", (tenant_id, wanted, deployment_id)).fetchall()
+            raise psycopg.Rollback()  # all or nothing: a plan that cannot hold every resource holds none
+        return [Claim(r["resource_identifier"], r["deployment_id"], r["name"], r["status"]) for r in held]
 
     def set_execution_arn(self, deployment_id: str, execution_arn: str) -> None:
         with self._db.connection() as conn:
@@ -254,7 +283,7 @@ class PgDeploymentRepository:
 
 _STEP_COLUMNS = """deployment_id::text, step_id, tenant_id, wave, name, action, resource_identifier, status, attempt,
     idempotency_key, resource, before, result, provider_resource_id, error_message, started_at, finished_at,
-    undone_at"""
+    undone_at, stack"""
 
 
 def _step(row: dict[str, Any]) -> StepRun:
@@ -268,16 +297,18 @@ def _insert_steps(conn: psycopg.Connection, steps: list[StepRun]) -> None:
         "step_id": s.step_id, "tenant_id": s.tenant_id, "wave": s.wave, "name": s.name, "action": s.action,
         "resource_identifier": s.resource_identifier, "provider": s.resource.get("provider", ""),
         "resource_type": s.resource.get("resource_type", ""), "status": s.status.value, "attempt": s.attempt,
-        "idempotency_key": s.idempotency_key, "resource": s.resource, "before": s.before,
+        "idempotency_key": s.idempotency_key, "resource": s.resource, "before": s.before, "stack": s.stack,
     } for s in steps]
     conn.execute("""
         INSERT INTO deployment_steps (deployment_id, step_id, tenant_id, wave, name, action, resource_identifier,
-                                      provider, resource_type, status, attempt, idempotency_key, resource, before)
+                                      provider, resource_type, status, attempt, idempotency_key, resource, before,
+                                      stack)
         SELECT %s, r.step_id, r.tenant_id, r.wave, r.name, r.action, r.resource_identifier, r.provider,
-               r.resource_type, r.status, r.attempt, r.idempotency_key, r.resource, r.before
+               r.resource_type, r.status, r.attempt, r.idempotency_key, r.resource, r.before, r.stack
         FROM jsonb_to_recordset(%s::jsonb) AS r(step_id text, tenant_id text, wave int, name text, action text,
              resource_identifier text, provider text, resource_type text, status text, attempt int,
-             idempotency_key text, resource jsonb, before jsonb)""", (steps[0].deployment_id, Jsonb(rows)))
+             idempotency_key text, resource jsonb, before jsonb, stack text)""",
+                 (steps[0].deployment_id, Jsonb(rows)))
 
 
 class PgStepRepository:
