@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(PY) bench/plan.py
 	$(PY) bench/db.py
 	$(PY) bench/lifecycle.py
+	$(PY) bench/chaos.py
 
 clean:
 	rm -rf $(VENV) .local .pytest_cache .hypothesis
