@@ -151,7 +151,12 @@ class ApiGateway:
             if isinstance(decision, GatewayResponse):
                 return decision
             context["authorizer"] = decision
-        text = body.decode("utf-8") if body else None
+        try:
+            text = body.decode("utf-8") if body else None
+        except UnicodeDecodeError:
+            # The API declares no binary media types, so a body must be text; the proxy event cannot carry it.
+            return GatewayResponse(400, {"Content-Type": "application/json"}, json.dumps(
+                {"message": "the request body is not valid UTF-8", "code": "malformed_request"}).encode())
         event = {
             "resource": route.path, "path": path, "httpMethod": method, "headers": headers,
             "multiValueHeaders": {k: [v] for k, v in headers.items()},

@@ -11,6 +11,8 @@ audit trails, health and readiness through a Valkey outage, and the OpenAPI docu
 from __future__ import annotations
 
 import base64
+import functools
+import http.client
 import json
 import time
 import urllib.error
@@ -35,6 +37,23 @@ GATEWAY_UNAUTHORIZED = {"message": "Unauthorized", "code": "unauthorized"}
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never through a proxy
 
 
+class _FromAddress(urllib.request.HTTPHandler):
+    """Connects from another loopback address (127.0.0.0/8 is all local), so the API sees another client."""
+
+    def __init__(self, address: str):
+        super().__init__()
+        self.address = address
+
+    def http_open(self, req):
+        return self.do_open(functools.partial(http.client.HTTPConnection, source_address=(self.address, 0)), req)
+
+
+def _opener(source: str | None) -> urllib.request.OpenerDirector:
+    if source is None:
+        return _NO_PROXY
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}), _FromAddress(source))
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # A client over real sockets
 # ---------------------------------------------------------------------------------------------------------------
@@ -54,8 +73,9 @@ class Http:
     shared by the whole session) is retried after a pause, as a well-behaved client does; every other answer,
     including the API's own 429s, is returned as it came."""
 
-    def __init__(self, base_url: str, token: str | None = None, username: str | None = None):
-        self.base_url, self.token, self.username = base_url, token, username
+    def __init__(self, base_url: str, token: str | None = None, username: str | None = None,
+                 source: str | None = None):
+        self.base_url, self.token, self.username, self.source = base_url, token, username, source
 
     def call(self, method: str, path: str, body: Any = None, *, raw: bytes | None = None,
              headers: dict[str, str] | None = None, token: str | None = None) -> Reply:
@@ -75,7 +95,7 @@ class Http:
     def _send(self, method: str, path: str, data: bytes | None, headers: dict[str, str]) -> Reply:
         request = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers)
         try:
-            with _NO_PROXY.open(request, timeout=60) as response:
+            with _opener(self.source).open(request, timeout=60) as response:
                 status, got, payload = response.status, response.headers, response.read()
         except urllib.error.HTTPError as error:
             status, got, payload = error.code, error.headers, error.read()
@@ -87,7 +107,7 @@ class Http:
         return Reply(status, body, {k.lower(): v for k, v in got.items()})
 
     def as_user(self, token: str, username: str | None = None) -> Http:
-        return Http(self.base_url, token, username)
+        return Http(self.base_url, token, username, self.source)
 
     def login(self, username: str, password: str) -> Http:
         reply = self.call("POST", "/api/v1/auth/login", {"username": username, "password": password}, token="")
@@ -577,6 +597,112 @@ def test_every_bad_list_query_value_is_reported_in_one_422(tenants: dict[str, Te
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# Malformed input: never a 5xx, always our error shape
+# ---------------------------------------------------------------------------------------------------------------
+
+def _nested(depth: int) -> Any:
+    value: Any = "leaf"
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+def _intent_with_resource(**resource: Any) -> bytes:
+    body = small_intent(_unique("malformed"))
+    body["resources"][0].update(resource)
+    return json.dumps(body).encode()
+
+
+def _intent_raw(text_of_max_concurrency: str) -> bytes:
+    body = json.dumps(small_intent(_unique("malformed"), max_concurrency=0))
+    return body.replace('"max_concurrency": 0', f'"max_concurrency": {text_of_max_concurrency}').encode()
+
+
+MALFORMED = [  # (raw body, extra headers, status, code, a location or message fragment)
+    pytest.param(json.dumps(small_intent("x", target_providers=[{}])).encode(), {}, 422, "validation_error",
+                 "target_providers.0", id="provider-an-object"),
+    pytest.param(json.dumps(small_intent("x", target_providers=[[]])).encode(), {}, 422, "validation_error",
+                 "target_providers.0", id="provider-a-list"),
+    pytest.param(json.dumps(small_intent("x", target_regions=[{}], parameters=[])).encode(), {}, 422,
+                 "validation_error", "target_regions.0", id="region-an-object"),
+    pytest.param(_intent_with_resource(properties=_nested(900)), {}, 400, "malformed_request", "nested",
+                 id="properties-900-deep"),
+    pytest.param(_intent_with_resource(properties=_nested(70)), {}, 400, "malformed_request", "nested",
+                 id="properties-70-deep"),
+    pytest.param(b"[" * 100_000, {}, 400, "malformed_request", "nested", id="100k-brackets"),
+    pytest.param(_intent_raw("1" * 5000), {}, 422, "validation_error", "max_concurrency", id="5000-digit-integer"),
+    pytest.param(_intent_with_resource(properties={"n": 0}).replace(b'"n": 0', b'"n": ' + b"9" * 5000), {}, 422,
+                 "validation_error", "resources.0.properties.n", id="5000-digit-property"),
+    pytest.param(_intent_raw("1e400"), {}, 422, "validation_error", "max_concurrency", id="float-overflow"),
+    pytest.param(_intent_with_resource(properties={"n": 0}).replace(b'"n": 0', b'"n": -1e400'), {}, 422,
+                 "validation_error", "resources.0.properties.n", id="float-overflow-property"),
+    pytest.param(_intent_raw("NaN"), {}, 400, "malformed_request", "NaN", id="nan-literal"),
+    pytest.param(json.dumps(small_intent("x")).encode(), {"Content-Type": "text/plain"}, 415,
+                 "unsupported_media_type", "application/json", id="text-plain"),
+    pytest.param(json.dumps(small_intent("x")).encode(), {"Content-Type": "application/x-www-form-urlencoded"},
+                 415, "unsupported_media_type", "application/json", id="form-encoded"),
+    pytest.param(json.dumps(small_intent("x")).encode(), {"Idempotency-Key": ""}, 422, "validation_error",
+                 "header.Idempotency-Key", id="empty-idempotency-key"),
+    pytest.param(json.dumps(small_intent("x")).encode(), {"Idempotency-Key": "k" * 300}, 422, "validation_error",
+                 "header.Idempotency-Key", id="overlong-idempotency-key"),
+    pytest.param(b'{"name": "caf\xe9"}', {}, 400, "malformed_request", "UTF-8", id="latin-1-body"),
+    pytest.param(_intent_with_resource(properties={"k": "a\u0000b"}), {}, 422, "validation_error",
+                 "resources.0.properties.k", id="nul-in-a-property"),
+    pytest.param(_intent_with_resource(properties={"k": 1}).replace(b'"k"', b'"\\ud800"'), {}, 422,
+                 "validation_error", "resources.0.properties.\ud800", id="lone-surrogate-key"),
+]
+
+
+def _said(reply: Reply, fragment: str) -> bool:
+    locations = [d.get("location") for d in reply.body.get("details") or [] if isinstance(d, dict)] \
+        if isinstance(reply.body.get("details"), list) else []
+    return fragment in locations or fragment in reply.body["message"]
+
+
+@pytest.mark.parametrize(("raw", "headers", "status", "code", "said"), MALFORMED)
+def test_a_malformed_create_gets_its_4xx_in_the_error_shape_and_stores_nothing(
+        raw: bytes, headers: dict[str, str], status: int, code: str, said: str, tenants: dict[str, Tenant]):
+    operator = tenants["a"].users["operator"]
+    before = len(operator.deployments())
+    reply = operator.call("POST", "/api/v1/deployments", raw=raw, headers=headers)
+    assert reply.status == status, reply
+    assert isinstance(reply.body, dict) and {"message", "code"} <= set(reply.body) <= {"message", "code", "details"}
+    assert reply.body["code"] == code and _said(reply, said), reply
+    assert reply.headers["content-type"] == "application/json"
+    assert len(operator.deployments()) == before
+
+
+@pytest.mark.parametrize(("raw", "headers", "status", "code"), [
+    pytest.param(b"[" * 100_000, {}, 400, "malformed_request", id="100k-brackets"),
+    pytest.param(b'{"username": "a", "password": ' + b"1" * 5000 + b"}", {}, 422, "validation_error",
+                 id="5000-digit-password"),
+    pytest.param(b'{"username": "a", "password": "b"}', {"Content-Type": "text/plain"}, 415,
+                 "unsupported_media_type", id="text-plain"),
+    pytest.param(b'{"username": "\xff"}', {}, 400, "malformed_request", id="not-utf-8"),
+])
+def test_a_malformed_login_gets_its_4xx_without_a_token(raw: bytes, headers: dict[str, str], status: int, code: str,
+                                                        local_cloud):
+    reply = Http(local_cloud.api_url).call("POST", "/api/v1/auth/login", raw=raw, headers=headers, token="")
+    assert reply.status == status and reply.body["code"] == code, reply
+
+
+@pytest.mark.parametrize("path", ["/api/v1/drift/reports?deployment_id=%00",
+                                  "/api/v1/cloud/resources?deployment_id=%00",
+                                  "/api/v1/deployments?limit=" + "9" * 5000])
+def test_a_malformed_query_value_gets_422(path: str, tenants: dict[str, Tenant]):
+    reply = tenants["a"].users["viewer"].call("GET", path)
+    assert reply.status == 422 and reply.body["details"][0]["loc"][0] == "query", reply
+
+
+def test_a_json_content_type_with_a_charset_or_a_json_suffix_is_accepted(tenants: dict[str, Tenant]):
+    operator = tenants["a"].users["operator"]
+    for content_type in ("application/json; charset=utf-8", "application/merge-patch+json"):
+        reply = operator.call("POST", "/api/v1/deployments", small_intent(_unique("typed"), auto_approve=False),
+                              headers={"Content-Type": content_type})
+        assert reply.status == 201, (content_type, reply)
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # Authentication
 # ---------------------------------------------------------------------------------------------------------------
 
@@ -649,17 +775,34 @@ def test_login_fails_alike_for_an_unknown_user_and_a_wrong_password(tenants: dic
                                                       "code": "unauthorized"}
 
 
-def test_repeated_failed_logins_lock_the_username_with_429_and_retry_after(root: Http, tenants: dict[str, Tenant]):
+def test_failed_logins_lock_the_user_out_from_that_address_only(root: Http, tenants: dict[str, Tenant]):
+    """Five failures lock the username for the address they came from; nobody can lock another user out."""
     victim = root.create_user("viewer", tenants["a"].name)
-    anonymous = Http(root.base_url)
+    attacker = Http(root.base_url, source="127.0.0.2")
     wrong = {"username": victim.username, "password": "guessing-wrongly"}
-    statuses = [anonymous.call("POST", "/api/v1/auth/login", wrong).status for _ in range(5)]
+    statuses = [attacker.call("POST", "/api/v1/auth/login", wrong).status for _ in range(5)]
     assert statuses == [401] * 5
-    locked = anonymous.call("POST", "/api/v1/auth/login", {"username": victim.username, "password": PASSWORD})
+    right = {"username": victim.username, "password": PASSWORD}
+    locked = attacker.call("POST", "/api/v1/auth/login", right)
     assert locked.status == 429 and locked.body["code"] == "throttled", locked
     assert int(locked.headers["retry-after"]) > 0
     assert "x-amzn-errortype" not in locked.headers  # the API's lockout, not the stage throttle
     assert victim.call("GET", "/api/v1/auth/me").status == 200  # tokens already issued still work
+    assert Http(root.base_url).call("POST", "/api/v1/auth/login", right).status == 200  # from the victim's address
+
+
+def test_an_address_failing_logins_for_many_users_is_throttled(root: Http, tenants: dict[str, Tenant]):
+    from orchestrator.usecases.auth import MAX_FAILED_LOGINS_PER_ADDRESS
+
+    user = root.create_user("viewer", tenants["a"].name)
+    sprayer = Http(root.base_url, source="127.0.0.3")
+    guesses = [{"username": _unique("sprayed"), "password": "Summer2026!"}
+               for _ in range(MAX_FAILED_LOGINS_PER_ADDRESS)]
+    assert [sprayer.call("POST", "/api/v1/auth/login", g).status for g in guesses] == [401] * len(guesses)
+    right = {"username": user.username, "password": PASSWORD}
+    throttled = sprayer.call("POST", "/api/v1/auth/login", right)
+    assert throttled.status == 429 and int(throttled.headers["retry-after"]) > 0, throttled
+    assert Http(root.base_url).call("POST", "/api/v1/auth/login", right).status == 200
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -757,11 +900,17 @@ def test_readiness_reports_each_dependency_and_follows_a_valkey_outage(local_clo
         assert down.status == 503 and down.body["status"] == "unavailable", down
         assert down.body["checks"]["redis"]["status"] == "unavailable" and down.body["checks"]["redis"]["error"]
         assert down.body["checks"]["postgresql"]["status"] == "ok"
-        # Whatever needs Valkey answers 503 naming it, not 500.
-        login = Http(local_cloud.api_url).call("POST", "/api/v1/auth/login",
-                                               {"username": operator.username, "password": PASSWORD})
-        assert login.status == 503 and login.body["details"] == {"dependency": "redis"}, login
-        assert login.headers.get("retry-after")
+        # Logging in does not need Valkey: the failed-login counters degrade open.
+        anonymous = Http(local_cloud.api_url)
+        wrong = anonymous.call("POST", "/api/v1/auth/login", {"username": operator.username, "password": "nope"})
+        assert wrong.status == 401, wrong
+        during = anonymous.login(operator.username, PASSWORD)
+        assert during.ok("GET", "/api/v1/auth/me")["username"] == operator.username
+        # Whatever needs Valkey answers 503 naming it, not 500: a creation with an Idempotency-Key.
+        keyed = during.call("POST", "/api/v1/deployments", small_intent(_unique("during-outage")),
+                            headers={"Idempotency-Key": _unique("key")})
+        assert keyed.status == 503 and keyed.body["details"] == {"dependency": "redis"}, keyed
+        assert keyed.headers.get("retry-after")
     finally:
         server_control.start_redis()
 

@@ -14,12 +14,13 @@ from typing import Any, TypeVar
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
     IdempotencyValidationError,
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.cache import CachePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
-from .domain.errors import IdempotencyKeyReused, LockBusy
+from .domain.errors import IdempotencyKeyReused, LockBusy, LockStoreUnavailable
 
 F = TypeVar("F", bound=Callable[..., Any])
 RESULT_TTL_SECONDS = 24 * 3600
@@ -70,6 +71,8 @@ def idempotent(key_path: str, *, data_keyword: str, payload_path: str | None = N
             except IdempotencyAlreadyInProgressError as exc:
                 # The same request is running elsewhere: a transient, retried like a busy lock.
                 raise LockBusy(f"the same request is already in progress ({type(exc).__name__})") from None
+            except IdempotencyPersistenceLayerError as exc:  # Redis could not be reached: an outage, not a bug
+                raise LockStoreUnavailable(type(exc).__name__) from exc
 
         # Handlers call `fn.config.register_lambda_context(context)`: an in-progress record then expires with
         # the invocation instead of blocking retries for the whole TTL.

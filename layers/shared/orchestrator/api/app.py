@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConf
 from ..auth.tokens import InvalidToken
 from ..domain.errors import DomainError
 from ..observability import logger
-from .errors import MalformedRequest, error_body, to_http
+from .errors import MalformedRequest, UnsupportedMediaType, error_body, to_http
 from .openapi import document_bodies
 from .routes import auth, cloud, deployments, drift, health
 
@@ -28,7 +28,7 @@ def build_app(log: Logger = logger) -> APIGatewayRestResolver:
         app.include_router(area.router, prefix=API_PREFIX)
     app.include_router(health.router)
 
-    @app.exception_handler([DomainError, InvalidToken, MalformedRequest])
+    @app.exception_handler([DomainError, InvalidToken, MalformedRequest, UnsupportedMediaType])
     def expected_error(exc: Exception) -> Response:
         status, body, headers = to_http(exc)
         if status >= 500:

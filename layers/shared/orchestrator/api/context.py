@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-import json
+import re
 from typing import Any
 
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from ..auth.tokens import InvalidToken
 from ..domain.errors import FieldError, ValidationFailed
 from ..domain.users import Role, User
+from .body import UNSTORABLE_MESSAGE, decode_json, require_json, storable
 from .errors import MalformedRequest
 
 
@@ -45,15 +46,31 @@ def json_body(app: BaseRouter, *, required: bool = True) -> Any:
         if required:
             raise MalformedRequest("request body must be a JSON object")
         return {}
-    if app.current_event.is_base64_encoded:
-        raw = base64.b64decode(raw).decode("utf-8", errors="replace")
-    try:
-        body = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise MalformedRequest(f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    require_json(header(app, "Content-Type"))
+    body = decode_json(base64.b64decode(raw) if app.current_event.is_base64_encoded else raw)
     if not isinstance(body, dict):
         raise MalformedRequest("request body must be a JSON object")
     return body
+
+
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+def idempotency_key(app: BaseRouter) -> str | None:
+    """The Idempotency-Key header: absent, or 1-255 visible ASCII characters (an empty one is a mistake, not
+    "no key")."""
+    value = header(app, "Idempotency-Key")
+    if value is not None and not IDEMPOTENCY_KEY.match(value):
+        raise ValidationFailed([FieldError(("header", "Idempotency-Key"),
+                                           "must be 1 to 255 visible ASCII characters", "string_pattern_mismatch")])
+    return value
+
+
+def query_text(app: BaseRouter, name: str) -> str | None:
+    raw = app.current_event.get_query_string_value(name)
+    if raw is not None and not storable(raw):
+        raise ValidationFailed([FieldError(("query", name), UNSTORABLE_MESSAGE, "unstorable_text")])
+    return raw or None
 
 
 def query_int(app: BaseRouter, name: str, default: int, *, minimum: int, maximum: int) -> int:

@@ -28,6 +28,10 @@ class MalformedRequest(Exception):
     """The body is not JSON, or not the JSON type expected (HTTP 400)."""
 
 
+class UnsupportedMediaType(Exception):
+    """A body route was sent something other than JSON (HTTP 415)."""
+
+
 def error_body(message: str, code: str, details: Any = None) -> dict[str, Any]:
     body: dict[str, Any] = {"message": message, "code": code}
     if details is not None:
@@ -39,6 +43,8 @@ def to_http(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
     """(status, body, extra headers) for an error the API expects; unexpected errors are not mapped here."""
     if isinstance(exc, MalformedRequest):
         return 400, error_body(str(exc), "malformed_request"), {}
+    if isinstance(exc, UnsupportedMediaType):
+        return 415, error_body(str(exc), "unsupported_media_type"), {}
 
     for kind, status in STATUS:
         if isinstance(exc, kind):

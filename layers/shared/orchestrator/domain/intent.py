@@ -145,7 +145,8 @@ def _valid_list(raw: Any, enum: type) -> list:
     if not isinstance(raw, list):
         return []
     values = {member.value for member in enum}
-    return [enum(value) for value in raw if value in values]
+    # Only strings can name a member ([{}] or [[]] are reported by the structural pass; they are not hashable).
+    return [enum(value) for value in raw if isinstance(value, str) and value in values]
 
 
 def _semantic_errors(

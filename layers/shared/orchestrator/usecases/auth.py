@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import logging
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..auth.passwords import MIN_LENGTH, hash_password, verify_password
 from ..auth.tokens import TokenSettings, issue
-from ..domain.errors import AuthenticationFailed, PermissionDenied, Throttled
+from ..domain.errors import AuthenticationFailed, DependencyUnavailable, PermissionDenied, Throttled
 from ..domain.users import DEFAULT_TENANT, Permission, Role, User
 from ..ports.repositories import UserRepository
 from ..ports.throttle import AttemptCounter
 from .access import require
 from .requests import parse
 
-MAX_FAILED_LOGINS = 5
+MAX_FAILED_LOGINS = 5  # per username and client address
+MAX_FAILED_LOGINS_PER_ADDRESS = 50  # whatever the usernames
 LOCKOUT_SECONDS = 900
 _USERNAME = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{2,63}$"
 _TENANT = r"^[a-z0-9][a-z0-9-]{1,62}$"
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class Registration(BaseModel):
@@ -46,21 +51,39 @@ class Credentials(BaseModel):
     password: str = Field(min_length=1, max_length=256)
 
 
-def login(users: UserRepository, attempts: AttemptCounter, tokens: TokenSettings, payload: Any) -> dict[str, Any]:
-    """A wrong user and a wrong password fail alike (same message, same hashing cost); five failures in a row
-    lock the username for 15 minutes."""
+def login(users: UserRepository, attempts: AttemptCounter, tokens: TokenSettings, payload: Any, *,
+          client_address: str) -> dict[str, Any]:
+    """A wrong user and a wrong password fail alike (same message, same hashing cost).
+
+    Failures are counted per username *and* client address: five lock that username for that address only, so
+    nobody can lock another user out from elsewhere. An address with MAX_FAILED_LOGINS_PER_ADDRESS failures
+    (whatever the usernames: password spraying) is refused altogether. Both for LOCKOUT_SECONDS from the first
+    failure. Without the counter store (Valkey down), logins go on unthrottled: locking every user out during an
+    outage would be worse than a quarter of an hour without brute-force protection.
+    """
     creds: Credentials = parse(Credentials, payload)
-    key = f"login:{creds.username.lower()}"
-    if attempts.count(key) >= MAX_FAILED_LOGINS:
+    user_key = f"login:{creds.username.lower()}:{client_address}"
+    address_key = f"login-address:{client_address}"
+    counts = _degrading(lambda: (attempts.count(address_key), attempts.count(user_key)), (0, 0))
+    if counts[0] >= MAX_FAILED_LOGINS_PER_ADDRESS or counts[1] >= MAX_FAILED_LOGINS:
         raise Throttled("too many failed logins; try again later", LOCKOUT_SECONDS)
     found = users.get_with_password(creds.username)
     user, password_hash = found if found else (None, None)
     if not verify_password(password_hash, creds.password) or user is None or not user.is_active:
-        attempts.hit(key, window_seconds=LOCKOUT_SECONDS)
+        _degrading(lambda: [attempts.hit(k, window_seconds=LOCKOUT_SECONDS) for k in (user_key, address_key)], None)
         raise AuthenticationFailed("invalid username or password")
-    attempts.reset(key)
+    _degrading(lambda: attempts.reset(user_key), None)
     token, expires_in = issue(user, tokens)
     return {"access_token": token, "token_type": "bearer", "expires_in": expires_in}
+
+
+def _degrading(call: Callable[[], T], fallback: T) -> T:
+    try:
+        return call()
+    except DependencyUnavailable as exc:
+        log.warning("failed-login counter unavailable: logins are not throttled until it is back",
+                    extra={"dependency": exc.dependency})
+        return fallback
 
 
 def register(users: UserRepository, admin: User, payload: Any) -> User:

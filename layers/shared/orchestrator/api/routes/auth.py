@@ -12,7 +12,8 @@ router = APIGatewayRouter()
 @router.post("/auth/login", summary="Exchange username and password for a bearer token", tags=["auth"])
 def login():
     svc = services()
-    return auth.login(svc.users, svc.attempts, token_settings(), json_body(router))
+    return auth.login(svc.users, svc.attempts, token_settings(), json_body(router),
+                      client_address=router.current_event.request_context.identity.source_ip or "unknown")
 
 
 @router.get("/auth/me", summary="The caller", tags=["auth"])

@@ -3,7 +3,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from ...usecases import cloud_console as uc
 from ...wiring import services
-from ..context import current_user, json_body
+from ..context import current_user, json_body, query_text
 from ..views import resource_view
 
 router = APIGatewayRouter()
@@ -12,7 +12,7 @@ TAGS = ["simulated cloud"]
 
 @router.get("/cloud/resources", summary="The simulated cloud's inventory", tags=TAGS)
 def resources():
-    deployment_id = router.current_event.get_query_string_value("deployment_id")
+    deployment_id = query_text(router, "deployment_id")
     items = uc.list_resources(services(), current_user(router), deployment_id=deployment_id)
     return {"items": [resource_view(r) for r in items]}
 

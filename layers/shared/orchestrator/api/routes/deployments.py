@@ -12,7 +12,7 @@ from ...idempotency import once_per_client_key
 from ...observability import MetricUnit, metrics
 from ...usecases import deployments as uc
 from ...wiring import services
-from ..context import correlation_id, current_user, header, json_body, query_int
+from ..context import correlation_id, current_user, idempotency_key, json_body, query_int
 from ..views import deployment_summary, deployment_view, event_view
 
 router = APIGatewayRouter()
@@ -57,7 +57,7 @@ _create_once = once_per_client_key()(_create)
 @router.post("/deployments", summary="Create a deployment from an intent and start its workflow", tags=TAGS)
 def create():
     user = current_user(router)
-    request = CreateRequest(tenant_id=user.tenant_id, idempotency_key=header(router, "Idempotency-Key"),
+    request = CreateRequest(tenant_id=user.tenant_id, idempotency_key=idempotency_key(router),
                             correlation_id=correlation_id(router), user=user, body=json_body(router))
     body = _create_once(request=request) if request.idempotency_key else _create(request)
     return Response(status_code=201, content_type="application/json", body=body)

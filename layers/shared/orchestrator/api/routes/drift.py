@@ -3,7 +3,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from ...usecases import drift as uc
 from ...wiring import services
-from ..context import correlation_id, current_user, json_body
+from ..context import correlation_id, current_user, json_body, query_text
 from ..views import drift_view
 from .deployments import full_view
 
@@ -18,7 +18,7 @@ def scan():
 
 @router.get("/drift/reports", summary="Drift reports of the caller's tenant", tags=TAGS)
 def reports():
-    deployment_id = router.current_event.get_query_string_value("deployment_id")
+    deployment_id = query_text(router, "deployment_id")
     return {"items": [drift_view(r) for r in uc.list_reports(services(), current_user(router),
                                                              deployment_id=deployment_id)]}
 
