@@ -187,6 +187,8 @@ class Chaos:
                     print(f"# {fault.__name__} round {n}: {type(exc).__name__}: {exc}", file=sys.stderr)
                     ok = False
                 self.survived += ok
+                if not ok:
+                    print(f"# {fault.__name__} round {n}: a guarantee did not hold", file=sys.stderr)
                 if self.token == "" or self.call("GET", "/api/v1/auth/me")[0] == 401:
                     self.login()
 
