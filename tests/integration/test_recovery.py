@@ -67,6 +67,23 @@ def test_valkey_outage_mid_apply_delays_the_rollback_and_orphans_nothing(admin: 
     assert operator.resources() == before
 
 
+def test_postgres_outage_mid_apply_delays_the_run_and_it_completes(admin: Api, tenant: str, server_control):
+    operator = admin.create_user("operator", tenant)
+    created = operator.deploy(slow_intent("pg-outage", latency_ms=1500))
+    wait_until(lambda: "succeeded" in step_statuses(operator.get(created["id"])), 60, "a first applied step")
+
+    server_control.stop_postgres()
+    try:
+        time.sleep(4)
+    finally:
+        server_control.start_postgres()
+
+    done = operator.wait_for(created["id"], TERMINAL, timeout=180)
+    assert done["status"] == "completed", done
+    assert set(step_statuses(done)) == {"succeeded"}
+    assert len(operator.resources(created["id"])) == 5
+
+
 # -- the whole local cloud killed mid-apply and started again ---------------------------------------------------
 
 

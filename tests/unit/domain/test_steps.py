@@ -63,6 +63,13 @@ def test_timed_out_step_can_be_retried():
     assert step.begin_attempt() == 2
 
 
+def test_an_attempt_left_in_flight_by_a_dead_worker_counts_as_timed_out_and_the_next_one_begins():
+    step = make_step()
+    step.begin_attempt()  # recorded as running, then the worker died before recording an outcome
+    assert step.begin_attempt() == 2
+    assert step.status == T.RUNNING and step.error_message is None
+
+
 def test_succeeded_step_cannot_run_again():
     step = make_step()
     step.begin_attempt()

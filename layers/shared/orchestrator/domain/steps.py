@@ -82,7 +82,13 @@ class StepRun(BaseModel):
         return self.status in (T.FAILED, T.TIMED_OUT) and self.attempt < self.max_attempts
 
     def begin_attempt(self) -> int:
-        """Queue, acquire and start the next attempt; returns its number (1-based)."""
+        """Queue, acquire and start the next attempt; returns its number (1-based). An attempt still recorded in
+        flight was interrupted (its worker died before recording an outcome; the caller holds the step's lock, so
+        nobody runs it now): it counts as timed out."""
+        if self.status in (T.QUEUED, T.ACQUIRED, T.RUNNING):
+            if self.status == T.ACQUIRED:
+                self._move(T.RUNNING)
+            self.time_out()
         if self.status in (T.FAILED, T.TIMED_OUT):
             if self.attempt >= self.max_attempts:
                 raise RetryLimitExceeded(f"step {self.step_id} already used its {self.max_attempts} attempts")
