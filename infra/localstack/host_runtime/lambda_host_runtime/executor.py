@@ -37,10 +37,14 @@ BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
 
 
 def interpreter(runtime: str | None) -> str:
-    """The python for a `pythonX.Y` runtime: this one when it is that version, else pythonX.Y on PATH."""
+    """The python for a `pythonX.Y` runtime: LAMBDA_HOST_PYTHONXY when set, this one when it is that version,
+    else pythonX.Y on PATH."""
     version = (runtime or "").removeprefix("python")
     if not runtime or not runtime.startswith("python") or "." not in version:
         raise LambdaRuntimeException(f"the host runtime runs python runtimes only, not {runtime!r}")
+    configured = os.environ.get(f"LAMBDA_HOST_PYTHON{version.replace('.', '')}")
+    if configured:
+        return configured
     if version == f"{sys.version_info.major}.{sys.version_info.minor}":
         return sys.executable  # run with -I -S, so this venv's packages are not importable
     found = shutil.which(f"python{version}")
