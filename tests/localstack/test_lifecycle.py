@@ -130,24 +130,44 @@ def test_the_eventbridge_rule_fires_the_sweep_which_settles_an_orphaned_deployme
     assert "without recording an outcome" in settled["error_message"]
 
 
+def _probe(localstack_cloud, tmp_path, source: str, timeout: int = 30) -> str:
+    """A function of the test's own on LocalStack, with the stack's shared layer."""
+    lam = aws("lambda")
+    plan = localstack_cloud.deployed.function_names["PlanFunction"]
+    layer = lam.get_function_configuration(FunctionName=plan)["Layers"][0]["Arn"]
+    name = f"probe-{uuid.uuid4().hex[:8]}"
+    (tmp_path / "app.py").write_text(source)
+    role = localstack_cloud.emulator.identity.arn("iam", "role/orchestrator-local-lambda", regional=False)
+    lam.create_function(FunctionName=name, Runtime="python3.12", Handler="app.handler", Layers=[layer], Role=role,
+                        Code={"ZipFile": _zip_tree(tmp_path)}, Timeout=timeout)
+    lam.get_waiter("function_active_v2").wait(FunctionName=name)
+    return name
+
+
+def test_a_function_that_outlives_its_timeout_is_stopped_and_the_next_call_runs(localstack_cloud, tmp_path):
+    lam = aws("lambda")
+    name = _probe(localstack_cloud, tmp_path, "import time\n"
+                  "def handler(event, context):\n"
+                  "    time.sleep(event.get('sleep', 0))\n"
+                  "    return {'left_ms': context.get_remaining_time_in_millis()}\n", timeout=2)
+    started = time.monotonic()
+    response = lam.invoke(FunctionName=name, Payload=b'{"sleep": 30}')
+    error = json.loads(response["Payload"].read())
+    assert response.get("FunctionError") and error["errorType"] == "Sandbox.Timedout", error
+    assert time.monotonic() - started < 15
+    response = lam.invoke(FunctionName=name, Payload=b"{}")
+    assert not response.get("FunctionError")
+    assert 0 < json.loads(response["Payload"].read())["left_ms"] <= 2000
+
+
 def test_layer_that_runs_is_the_uploaded_one(localstack_cloud, tmp_path):
     """The functions import the orchestrator package and its dependencies from the layer LocalStack unzipped,
     not from this project's venv."""
-    lam = aws("lambda")
-    name = localstack_cloud.deployed.function_names["PlanFunction"]
-    layer = lam.get_function_configuration(FunctionName=name)["Layers"][0]["Arn"]
-    probe = f"probe-{uuid.uuid4().hex[:8]}"
-    (tmp_path / "app.py").write_text(
-        "import sys, orchestrator, pydantic_core, psycopg\n"
-        "def handler(event, context):\n"
-        "    return {'modules': [m.__file__ for m in (orchestrator, pydantic_core, psycopg)],\n"
-        "            'version': list(sys.version_info[:2]), 'path': sys.path}\n")
-    lam.create_function(FunctionName=probe, Runtime="python3.12", Handler="app.handler", Layers=[layer],
-                        Role=localstack_cloud.emulator.identity.arn("iam", "role/orchestrator-local-lambda",
-                                                                     regional=False),
-                        Code={"ZipFile": _zip_tree(tmp_path)}, Timeout=30)
-    lam.get_waiter("function_active_v2").wait(FunctionName=probe)
-    response = lam.invoke(FunctionName=probe, Payload=b"{}")
+    probe = _probe(localstack_cloud, tmp_path, "import sys, orchestrator, pydantic_core, psycopg\n"
+                   "def handler(event, context):\n"
+                   "    return {'modules': [m.__file__ for m in (orchestrator, pydantic_core, psycopg)],\n"
+                   "            'version': list(sys.version_info[:2]), 'path': sys.path}\n")
+    response = aws("lambda").invoke(FunctionName=probe, Payload=b"{}")
     result = json.loads(response["Payload"].read())
     assert not response.get("FunctionError"), result
     assert result["version"] == [3, 12]

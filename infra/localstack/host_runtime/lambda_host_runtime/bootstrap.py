@@ -73,6 +73,10 @@ def main() -> None:
             send({"result": json.dumps(result)})
         except (TypeError, ValueError) as exc:
             send({"error": _error(exc, "Runtime.MarshalError")})
+    # stdin closed: LocalStack is gone. Leave now, whatever threads the handler's libraries started.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
