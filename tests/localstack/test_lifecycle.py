@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 import uuid
 
 import pytest
@@ -128,6 +129,18 @@ def test_the_eventbridge_rule_fires_the_sweep_which_settles_an_orphaned_deployme
     assert DRIFT_SCHEDULE == "rate(1 minute)"
     settled = deployer.wait_for(created["id"], "cancelled", timeout=150)
     assert "without recording an outcome" in settled["error_message"]
+
+
+def test_fire_now_invokes_the_rules_target_through_localstack(localstack_cloud):
+    rule = localstack_cloud.deployed.schedules[0].rule_name
+    request = urllib.request.Request(f"{localstack_cloud.api_url}/_local/schedules/{rule}/fire", method="POST")
+    with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=120) as response:
+        assert response.status == 200
+        result = json.loads(response.read())
+    assert {"deployments_settled", "deployments_scanned", "drift_items"} <= set(result)
+    sweep = localstack_cloud.deployed.function_names["DriftScannerFunction"]
+    streams = aws("logs").describe_log_streams(logGroupName=f"/aws/lambda/{sweep}")["logStreams"]
+    assert streams  # LocalStack ran it and kept its log
 
 
 def _probe(localstack_cloud, tmp_path, source: str, timeout: int = 30) -> str:

@@ -151,10 +151,12 @@ class HostRuntimeExecutor(RuntimeExecutor):
             log_path = process.log_path
             offset = log_path.stat().st_size
             started = time.monotonic()
-            process.send({"request_id": request_id, "invoked_function_arn": payload["invoked-function-arn"],
-                          "payload": payload["payload"], "trace_id": payload.get("trace-id")})
             try:
+                process.send({"request_id": request_id, "invoked_function_arn": payload["invoked-function-arn"],
+                              "payload": payload["payload"], "trace_id": payload.get("trace-id")})
                 message = process.messages.get(timeout=timeout)
+            except BrokenPipeError:  # it exited since the check above: reported below, as Lambda does
+                message = None
             except queue.Empty:
                 process.kill()
                 message = {"error": {"errorType": "Sandbox.Timedout", "errorMessage": (
