@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .lambdas import FunctionCode
-from .targets import Identity, Target, identify
+from .targets import Identity, Target
 from .template import Resolver, Stack
 
 # Variables whose AWS value makes no sense on one machine: replaced by the deploy's own (see `local_overrides`).
@@ -85,7 +85,7 @@ def deploy(emulator: Target, stack: Stack, *, database_url: str, redis_url: str,
     """`secret_values` gives secrets a value kept from an earlier run (by logical id); the others keep the value
     the target already holds or are generated as their GenerateSecretString says, and every value is returned in
     `Deployed.secret_values`. `parameters` overrides template parameter defaults (as `--parameter-overrides`)."""
-    identity = identify(emulator)
+    identity = emulator.identity  # asked of the endpoint when the target started
     functions = stack.functions()
     names = {fn.logical_id: f"{stack_name}-{fn.logical_id}" for fn in functions}
     # Known before anything exists: the state machine names the functions and the functions name it.

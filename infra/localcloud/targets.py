@@ -61,6 +61,7 @@ def host_architecture() -> str:
 
 class Target(Protocol):
     region: str
+    identity: Identity | None  # set by start(): `identify` on the endpoint
 
     @property
     def endpoint_url(self) -> str: ...
