@@ -99,8 +99,3 @@ def localstack_cloud(servers, cloud_database):
 def admin(localstack_cloud) -> HttpApi:
     creds = localstack_cloud.admin_credentials()
     return HttpApi(localstack_cloud).login(creds["username"], creds["password"])
-
-
-@pytest.fixture
-def tenant() -> str:
-    return f"t-{uuid.uuid4().hex[:10]}"

@@ -126,7 +126,9 @@ def test_the_eventbridge_rule_fires_the_sweep_which_settles_an_orphaned_deployme
     from orchestrator.wiring import services
 
     services().deployments.set_execution_arn(created["id"], ghost["executionArn"])
-    assert DRIFT_SCHEDULE == "rate(1 minute)"
+    rule = localstack_cloud.deployed.schedules[0].rule_name
+    assert aws("events").describe_rule(Name=rule)["ScheduleExpression"] == DRIFT_SCHEDULE
+    assert localstack_cloud.scheduler is None
     settled = deployer.wait_for(created["id"], "cancelled", timeout=150)
     assert "without recording an outcome" in settled["error_message"]
 
@@ -171,6 +173,15 @@ def test_a_function_that_outlives_its_timeout_is_stopped_and_the_next_call_runs(
     response = lam.invoke(FunctionName=name, Payload=b"{}")
     assert not response.get("FunctionError")
     assert 0 < json.loads(response["Payload"].read())["left_ms"] <= 2000
+
+
+def test_a_function_whose_import_fails_reports_it_on_every_call(localstack_cloud, tmp_path):
+    name = _probe(localstack_cloud, tmp_path, "import not_in_the_layer\n\ndef handler(event, context):\n    return 1\n")
+    for _ in range(2):
+        response = aws("lambda").invoke(FunctionName=name, Payload=b"{}")
+        error = json.loads(response["Payload"].read())
+        assert response.get("FunctionError") and error["errorType"] == "Runtime.ImportModuleError", error
+        assert "not_in_the_layer" in error["errorMessage"]
 
 
 def test_layer_that_runs_is_the_uploaded_one(localstack_cloud, tmp_path):
