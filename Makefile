@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-unit lint bench clean sam-check
+.PHONY: install run test test-unit test-localstack lint bench clean sam-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+## The lifecycle over HTTP against the stack deployed on LocalStack's community runtime, run on this host (no Docker):
+## installs LocalStack into .venv-localstack, starts it on a free loopback port, runs tests/localstack, stops it.
+test-localstack: $(STAMP)
+	infra/localstack/host.sh test
+
 ## Fast unit tests of the core only (no servers).
 test-unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
@@ -37,7 +42,7 @@ bench: $(STAMP)
 	$(PY) bench/chaos.py
 
 clean:
-	rm -rf $(VENV) .local .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-localstack .local .pytest_cache .hypothesis
 
 ## SAM: the offline checks of template.yaml (cfn-lint, `sam validate --lint`, `sam build` + a look at what it
 ## packaged). aws-sam-cli lives in its own venv (its pins clash with ours). `sam build` for the python3.12 runtime runs

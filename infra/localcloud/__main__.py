@@ -36,9 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     remote = os.environ.get("AWS_ENDPOINT_URL")
-    if remote and not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
-        parser.error("with AWS_ENDPOINT_URL (LocalStack), set DATABASE_URL and REDIS_URL too: its Lambda containers "
-                     "cannot reach servers on this machine's loopback (see infra/localstack/README.md)")
+    if remote and not os.environ.get("LAMBDA_DATABASE_URL"):
+        # Right for LocalStack's host runtime; its Docker containers need LAMBDA_*_URL they can reach.
+        print("functions use this machine's loopback URLs for PostgreSQL and Valkey (LocalStack on this host; with "
+              "Docker set LAMBDA_DATABASE_URL / LAMBDA_REDIS_URL, see infra/localstack/README.md)", file=sys.stderr)
     servers = start_servers(args.data_dir)
     cloud = LocalCloud(database_url=servers.database_url, redis_url=servers.redis_url, aws_port=args.aws_port,
                        api_port=args.api_port, secrets_file=Path(args.data_dir) / "local-secrets.json",
@@ -63,6 +64,8 @@ def _banner(cloud: LocalCloud, data_dir: str, seconds: float) -> None:
     admin = cloud.admin_credentials()
     api = cloud.api
     schedules = ", ".join(f"{s.rule_name} [{s.expression}]" for s in cloud.deployed.schedules)
+    if cloud.scheduler is None:
+        schedules += "   (fired by the endpoint's EventBridge)"
     print(f"""
 Multi-cloud deployment orchestrator: local cloud ready in {seconds:.1f}s
 

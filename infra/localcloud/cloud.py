@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,8 @@ class LocalCloud:
     target: Target | None = None
     lambda_database_url: str | None = None
     lambda_redis_url: str | None = None
+    # Template parameter overrides (e.g. a faster DriftScheduleRate).
+    parameters: dict[str, str] = field(default_factory=dict)
     emulator: AwsEmulator | None = None
     deployed: Deployed | None = None
     gateway: ApiGateway | None = None
@@ -47,7 +50,8 @@ class LocalCloud:
         kept = json.loads(self.secrets_file.read_text()) if self.secrets_file and self.secrets_file.exists() else {}
         self.deployed = deploy(self.emulator, stack, database_url=self.lambda_database_url or self.database_url,
                                redis_url=self.lambda_redis_url or self.redis_url,
-                               extra_environment=self.extra_environment, secret_values=kept)
+                               extra_environment=self.extra_environment, secret_values=kept,
+                               parameters=self.parameters)
         if self.secrets_file is not None and kept != self.deployed.secret_values:
             self.secrets_file.parent.mkdir(parents=True, exist_ok=True)
             descriptor = os.open(self.secrets_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -64,9 +68,10 @@ class LocalCloud:
             from .api_server import ApiServer
 
             self.api = ApiServer(self, port=self.api_port).start()
-        from .scheduler import Scheduler
+        if not self.emulator.runs_schedules:  # else the target's rules fire, and a second firer would double them
+            from .scheduler import Scheduler
 
-        self.scheduler = Scheduler(self).start()
+            self.scheduler = Scheduler(self).start()
         return self
 
     @property
@@ -125,13 +130,17 @@ class LocalCloud:
                                        if s.function_logical_id == function_logical_id))
 
     def fire_schedule(self, schedule: Schedule | None = None) -> dict[str, Any]:
-        """Deliver a scheduled event to the rule's target now, through the Lambda API as EventBridge would."""
+        """Deliver a scheduled event to the rule's target now, as EventBridge would: the target the rule holds on
+        the endpoint, invoked through the endpoint's Lambda API."""
         schedule = schedule or self.deployed.schedules[0]
+        identity = self.deployed.identity
+        targets = self.emulator.client("events").list_targets_by_rule(Rule=schedule.rule_name)["Targets"]
+        function = next(t["Arn"] for t in targets if t["Id"] == "function")
         event = {"version": "0", "id": os.urandom(8).hex(), "detail-type": "Scheduled Event", "source": "aws.events",
-                 "account": "123456789012", "region": self.emulator.region, "detail": {},
-                 "resources": [f"arn:aws:events:{self.emulator.region}:123456789012:rule/{schedule.rule_name}"]}
-        response = self.emulator.client("lambda").invoke(
-            FunctionName=self.deployed.function_names[schedule.function_logical_id], Payload=json.dumps(event))
+                 "account": identity.account, "region": identity.region, "detail": {},
+                 "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                 "resources": [identity.arn("events", f"rule/{schedule.rule_name}")]}
+        response = self.emulator.client("lambda").invoke(FunctionName=function, Payload=json.dumps(event))
         payload = json.loads(response["Payload"].read())
         if response.get("FunctionError"):
             raise RuntimeError(f"scheduled function failed: {payload}")

@@ -5,6 +5,10 @@ The target is the built-in emulator (handlers in this process, so their environm
 function's resolved variables) or LocalStack (`targets.RemoteAws`: code and layer zipped and uploaded). Only the
 data plane differs from AWS: DATABASE_URL and REDIS_URL point at the local servers (the URL carries the
 credentials, so no database secret is read), and the migrations come from the work tree.
+
+Every ARN is built from the account and partition the target reports (STS) and the target's region. Deploying
+again over an earlier deploy updates what is there (functions, layer versions, state machine definitions, rules,
+targets, secrets) and deletes nothing.
 """
 
 from __future__ import annotations
@@ -16,9 +20,8 @@ import string
 from dataclasses import dataclass, field
 from typing import Any
 
-from .emulator import ACCOUNT_ID
 from .lambdas import FunctionCode
-from .targets import Target
+from .targets import Identity, Target
 from .template import Resolver, Stack
 
 # Variables whose AWS value makes no sense on one machine: replaced by the deploy's own (see `local_overrides`).
@@ -35,6 +38,7 @@ class Schedule:
 @dataclass
 class Deployed:
     stack_name: str
+    identity: Identity
     function_names: dict[str, str]
     function_arns: dict[str, str]
     state_machine_arns: dict[str, str]
@@ -63,40 +67,58 @@ def _generate(spec: dict[str, Any]) -> str:
     return value
 
 
+def _put_secret(sm: Any, name: str, value: str | None, generate: dict[str, Any]) -> tuple[str, str]:
+    """(ARN, value) of the secret `name`: `value` when given, else the one it already holds, else a new one."""
+    try:
+        existing = sm.get_secret_value(SecretId=name)
+    except sm.exceptions.ResourceNotFoundException:
+        value = value or _generate(generate)
+        return sm.create_secret(Name=name, SecretString=value)["ARN"], value
+    if value and value != existing["SecretString"]:
+        sm.put_secret_value(SecretId=name, SecretString=value)
+    return existing["ARN"], value or existing["SecretString"]
+
+
 def deploy(emulator: Target, stack: Stack, *, database_url: str, redis_url: str,
            stack_name: str = "orchestrator-local", extra_environment: dict[str, str] | None = None,
-           secret_values: dict[str, str] | None = None) -> Deployed:
-    """`secret_values` gives secrets a value kept from an earlier run (by logical id); the others are generated
-    as their GenerateSecretString says, and every value is returned in `Deployed.secret_values`."""
-    region = emulator.region
+           secret_values: dict[str, str] | None = None, parameters: dict[str, str] | None = None) -> Deployed:
+    """`secret_values` gives secrets a value kept from an earlier run (by logical id); the others keep the value
+    the target already holds or are generated as their GenerateSecretString says, and every value is returned in
+    `Deployed.secret_values`. `parameters` overrides template parameter defaults (as `--parameter-overrides`)."""
+    identity = emulator.identity  # asked of the endpoint when the target started
     functions = stack.functions()
     names = {fn.logical_id: f"{stack_name}-{fn.logical_id}" for fn in functions}
-    arns = {lid: f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name}" for lid, name in names.items()}
+    # Known before anything exists: the state machine names the functions and the functions name it.
+    arns = {lid: identity.arn("lambda", f"function:{name}") for lid, name in names.items()}
     values: dict[str, str] = {}
     for lid in names:
         values[lid] = names[lid]
         values[f"{lid}.Arn"] = arns[lid]
 
-    resolver = Resolver(parameters=stack.parameter_defaults(), values=values)
-    resolver.pseudo["AWS::StackName"] = stack_name
-    resolver.pseudo["AWS::Region"] = region
+    resolver = Resolver(parameters={**stack.parameter_defaults(), **(parameters or {})}, values=values)
+    resolver.pseudo.update({"AWS::StackName": stack_name, "AWS::Region": identity.region,
+                            "AWS::AccountId": identity.account, "AWS::Partition": identity.partition})
 
     events = emulator.client("events")
     buses = {}
     for lid in stack.event_buses():
         name_node = stack.resources[lid]["Properties"].get("Name")
         bus = str(resolver.resolve(name_node)) if name_node else f"{stack_name}-{lid}"
-        events.create_event_bus(Name=bus)
+        try:
+            events.create_event_bus(Name=bus)
+        except events.exceptions.ResourceAlreadyExistsException:
+            pass  # an event bus has nothing else to update
         buses[lid] = values[lid] = values[f"{lid}.Name"] = bus
-        values[f"{lid}.Arn"] = f"arn:aws:events:{region}:{ACCOUNT_ID}:event-bus/{bus}"
+        values[f"{lid}.Arn"] = identity.arn("events", f"event-bus/{bus}")
 
     sm = emulator.client("secretsmanager")
     secret_arns, kept = {}, dict(secret_values or {})
     for lid, res in stack.of_type("AWS::SecretsManager::Secret").items():
         props = res.get("Properties", {})
-        kept[lid] = kept.get(lid) or props.get("SecretString") or _generate(props.get("GenerateSecretString", {}))
-        arn = sm.create_secret(Name=f"{stack_name}/{lid}", SecretString=kept[lid])["ARN"]
-        secret_arns[lid] = values[lid] = arn
+        secret_arns[lid], kept[lid] = _put_secret(sm, f"{stack_name}/{lid}",
+                                                  kept.get(lid) or props.get("SecretString"),
+                                                  props.get("GenerateSecretString", {}))
+        values[lid] = secret_arns[lid]
 
     machines = {}
     for machine in stack.state_machines():
@@ -104,7 +126,7 @@ def deploy(emulator: Target, stack: Stack, *, database_url: str, redis_url: str,
         definition = machine.definition_path.read_text()
         for key, value in substitutions.items():
             definition = definition.replace("${" + key + "}", value)
-        arn = emulator.create_state_machine(f"{stack_name}-{machine.logical_id}", definition)
+        arn = emulator.put_state_machine(f"{stack_name}-{machine.logical_id}", definition)
         machines[machine.logical_id] = values[machine.logical_id] = arn
         values[f"{machine.logical_id}.Name"] = f"{stack_name}-{machine.logical_id}"
 
@@ -120,7 +142,7 @@ def deploy(emulator: Target, stack: Stack, *, database_url: str, redis_url: str,
             if environment.get(key, value) != value:
                 raise ValueError(f"{key} differs between functions; in-process handlers share one environment")
         environment.update(env)
-        emulator.create_function(
+        emulator.put_function(
             FunctionCode(name=names[fn.logical_id], code_dir=fn.code_dir, handler=fn.handler,
                          timeout_seconds=fn.timeout_seconds, memory_mb=fn.memory_mb), env, layers=fn.layers)
     environment.update({k: v for k, v in overrides.items() if k not in environment})
@@ -129,6 +151,7 @@ def deploy(emulator: Target, stack: Stack, *, database_url: str, redis_url: str,
     for lid, event_name, expression_node in stack.schedules():
         expression = str(resolver.resolve(expression_node))
         rule = f"{stack_name}-{lid}-{event_name}"[:64]
+        # Both calls replace what a rule of that name holds; another target on the rule is left alone.
         events.put_rule(Name=rule, ScheduleExpression=expression, State="ENABLED")
         events.put_targets(Rule=rule, Targets=[{"Id": "function", "Arn": arns[lid]}])
         schedules.append(Schedule(rule_name=rule, function_logical_id=lid, expression=expression))
@@ -140,7 +163,8 @@ def deploy(emulator: Target, stack: Stack, *, database_url: str, redis_url: str,
             if event.get("Type") == "Api" and props.get("Auth", {}).get("Authorizer") == "NONE":
                 public.add((props["Method"].upper(), props["Path"]))
 
-    return Deployed(stack_name=stack_name, function_names=names, function_arns=arns, state_machine_arns=machines,
+    return Deployed(stack_name=stack_name, identity=identity, function_names=names, function_arns=arns,
+                    state_machine_arns=machines,
                     event_buses=buses, secret_arns=secret_arns, secret_values=kept, schedules=schedules,
                     environment=environment, public_routes=public)
 

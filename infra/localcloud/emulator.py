@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import io
-import json
 import logging
 import os
 import socket
@@ -22,13 +21,7 @@ import boto3
 from botocore.config import Config
 
 from .lambdas import FunctionCode, InProcessLambdaRuntime
-
-ACCOUNT_ID = "123456789012"
-LAMBDA_ROLE = "local-lambda-role"
-STATES_ROLE = "local-states-role"
-_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
-    "Action": "sts:AssumeRole"}]})
+from .targets import LAMBDA_ROLE, STATES_ROLE, Identity, ensure_roles, identify, put_function, put_state_machine
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -71,6 +64,11 @@ class AwsEmulator:
         self.host, self.port, self.region = host, port or free_port(host), region
         self.runtime = InProcessLambdaRuntime()
         self._server = None
+        self.identity: Identity | None = None
+
+    @property
+    def runs_schedules(self) -> bool:
+        return False  # moto stores rules but never fires them: the local scheduler does
 
     @property
     def endpoint_url(self) -> str:
@@ -92,12 +90,8 @@ class AwsEmulator:
         _reuse_engine_clients()
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         self._server.start()
-        iam = self.client("iam")
-        for role in (LAMBDA_ROLE, STATES_ROLE):
-            try:
-                iam.create_role(RoleName=role, AssumeRolePolicyDocument=_TRUST)
-            except iam.exceptions.EntityAlreadyExistsException:
-                pass  # moto's backends are per process: an earlier emulator in this process made it
+        self.identity = identify(self)
+        ensure_roles(self.client("iam"), (LAMBDA_ROLE, STATES_ROLE))
         return self
 
     def stop(self) -> None:
@@ -120,27 +114,22 @@ class AwsEmulator:
         )
 
     def role_arn(self, role: str) -> str:
-        return f"arn:aws:iam::{ACCOUNT_ID}:role/{role}"
+        return self.identity.arn("iam", f"role/{role}", regional=False)
 
-    def create_function(self, code: FunctionCode, environment: dict[str, str] | None = None,
-                        layers: Sequence[Path] = ()) -> str:
+    def put_function(self, code: FunctionCode, environment: dict[str, str] | None = None,
+                     layers: Sequence[Path] = ()) -> str:
         for layer in layers:
             if str(layer) not in sys.path:  # the layer's code is importable as Lambda would mount it
                 sys.path.append(str(layer))
         self.runtime.register(code)
-        response = self.client("lambda").create_function(
-            FunctionName=code.name, Runtime="python3.12", Role=self.role_arn(LAMBDA_ROLE), Handler=code.handler,
-            Code={"ZipFile": _placeholder_zip()}, Timeout=code.timeout_seconds, MemorySize=code.memory_mb,
-            Environment={"Variables": environment or {}},
-        )
-        return response["FunctionArn"]
+        return put_function(self.client("lambda"), name=code.name, role=self.role_arn(LAMBDA_ROLE),
+                            handler=code.handler, zip_bytes=_placeholder_zip(), timeout=code.timeout_seconds,
+                            memory=code.memory_mb, environment=environment or {}, layers=[])
 
     def invoke(self, name: str, arn: str, event: Any) -> tuple[str, bool]:
         """Call a function the way API Gateway does (synchronously); returns (payload JSON, errored)."""
         return self.runtime.invoke(name, arn, event)
 
-    def create_state_machine(self, name: str, definition: str) -> str:
-        response = self.client("stepfunctions").create_state_machine(
-            name=name, definition=definition, roleArn=self.role_arn(STATES_ROLE), type="STANDARD",
-        )
-        return response["stateMachineArn"]
+    def put_state_machine(self, name: str, definition: str) -> str:
+        return put_state_machine(self.client("stepfunctions"), name=name, definition=definition,
+                                 role=self.role_arn(STATES_ROLE))

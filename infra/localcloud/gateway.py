@@ -142,7 +142,8 @@ class ApiGateway:
         request_id = str(uuid.uuid4())
         context: dict[str, Any] = {
             "resourcePath": route.path, "httpMethod": method, "path": f"/{self.stage}{path}", "stage": self.stage,
-            "requestId": request_id, "accountId": "123456789012", "apiId": self.api_id, "protocol": "HTTP/1.1",
+            "requestId": request_id, "accountId": self._deployed.identity.account, "apiId": self.api_id,
+            "protocol": "HTTP/1.1",
             "requestTimeEpoch": int(time.time() * 1000),
             "identity": {"sourceIp": source_ip, "userAgent": headers.get("user-agent", headers.get("User-Agent"))},
         }
@@ -187,8 +188,7 @@ class ApiGateway:
         if any(not lowered.get(h) for h in self._identity_headers):
             # A missing identity source is refused before the authorizer runs.
             return self._gateway_response("UNAUTHORIZED")
-        method_arn = (f"arn:aws:execute-api:us-east-1:123456789012:{self.api_id}/{self.stage}/{method}"
-                      f"{path}")
+        method_arn = self._deployed.identity.arn("execute-api", f"{self.api_id}/{self.stage}/{method}{path}")
         event = {"type": "REQUEST", "methodArn": method_arn, "resource": route.path, "path": path,
                  "httpMethod": method, "headers": headers, "queryStringParameters": {k: v[-1] for k, v in
                                                                                     query.items()},

@@ -74,9 +74,9 @@ class Resolver:
     parameters: dict[str, Any]
     # "LogicalId" for Ref, "LogicalId.Attribute" for GetAtt.
     values: dict[str, str] = field(default_factory=dict)
+    # The deploy sets AWS::AccountId, AWS::Region and AWS::Partition from the target's identity.
     pseudo: dict[str, str] = field(default_factory=lambda: {
-        "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::StackName": "orchestrator-local",
-        "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"})
+        "AWS::StackName": "orchestrator-local", "AWS::URLSuffix": "amazonaws.com"})
 
     def _lookup(self, name: str) -> str:
         if name in self.pseudo:
