@@ -28,8 +28,8 @@ ENDPOINT = os.environ.get("ORCH_LOCALSTACK_ENDPOINT")
 if not ENDPOINT:
     collect_ignore_glob = ["test_*.py"]
 
-# EventBridge's shortest rate: the test of the schedule waits for LocalStack to fire it.
-DRIFT_SCHEDULE = "rate(1 minute)"
+# EventBridge's shortest rate: the test of the recovery schedule waits for LocalStack to fire it.
+RECONCILE_SCHEDULE = "rate(1 minute)"
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -75,7 +75,7 @@ def start_cloud(servers, database_url: str):
     from localcloud.targets import RemoteAws
 
     cloud = LocalCloud(database_url=database_url, redis_url=servers.redis_url, api_port=0,
-                       target=RemoteAws(ENDPOINT), parameters={"DriftScheduleRate": DRIFT_SCHEDULE})
+                       target=RemoteAws(ENDPOINT), parameters={"ReconcileScheduleRate": RECONCILE_SCHEDULE})
     return cloud.start()
 
 

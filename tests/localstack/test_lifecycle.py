@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 from api_client import intent
-from conftest import DRIFT_SCHEDULE, HttpApi, aws, history_counts, start_cloud
+from conftest import RECONCILE_SCHEDULE, HttpApi, aws, history_counts, start_cloud
 
 from localcloud.targets import _zip_tree
 
@@ -112,6 +112,10 @@ def test_cancel_while_awaiting_approval_cancels_the_execution(deployer: HttpApi,
     assert operator.resources(created["id"]) == []
 
 
+def _schedule(cloud, function_logical_id: str):
+    return next(s for s in cloud.deployed.schedules if s.function_logical_id == function_logical_id)
+
+
 def test_the_eventbridge_rule_fires_the_sweep_which_settles_an_orphaned_deployment(localstack_cloud,
                                                                                    deployer: HttpApi):
     """Nothing in this process fires the schedule: the rule, on LocalStack's clock, invokes the sweep."""
@@ -126,20 +130,20 @@ def test_the_eventbridge_rule_fires_the_sweep_which_settles_an_orphaned_deployme
     from orchestrator.wiring import services
 
     services().deployments.set_execution_arn(created["id"], ghost["executionArn"])
-    rule = localstack_cloud.deployed.schedules[0].rule_name
-    assert aws("events").describe_rule(Name=rule)["ScheduleExpression"] == DRIFT_SCHEDULE
+    rule = _schedule(localstack_cloud, "ReconcileFunction").rule_name
+    assert aws("events").describe_rule(Name=rule)["ScheduleExpression"] == RECONCILE_SCHEDULE
     assert localstack_cloud.scheduler is None
     settled = deployer.wait_for(created["id"], "cancelled", timeout=150)
     assert "without recording an outcome" in settled["error_message"]
 
 
 def test_fire_now_invokes_the_rules_target_through_localstack(localstack_cloud):
-    rule = localstack_cloud.deployed.schedules[0].rule_name
+    rule = _schedule(localstack_cloud, "DriftScannerFunction").rule_name
     request = urllib.request.Request(f"{localstack_cloud.api_url}/_local/schedules/{rule}/fire", method="POST")
     with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=120) as response:
         assert response.status == 200
         result = json.loads(response.read())
-    assert {"deployments_settled", "deployments_scanned", "drift_items"} <= set(result)
+    assert {"deployments_scanned", "drift_items", "reports_with_drift"} == set(result)
     sweep = localstack_cloud.deployed.function_names["DriftScannerFunction"]
     streams = aws("logs").describe_log_streams(logGroupName=f"/aws/lambda/{sweep}")["logStreams"]
     assert streams  # LocalStack ran it and kept its log
@@ -204,7 +208,7 @@ def test_layer_that_runs_is_the_uploaded_one(localstack_cloud, tmp_path):
 def test_a_second_deploy_over_the_first_updates_it_and_still_runs_deployments(localstack_cloud, servers,
                                                                               cloud_database):
     before = localstack_cloud.deployed
-    rule = before.schedules[0].rule_name
+    rule = _schedule(localstack_cloud, "DriftScannerFunction").rule_name
     again = start_cloud(servers, cloud_database)
     try:
         assert again.deployed.state_machine_arns == before.state_machine_arns
