@@ -11,6 +11,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from .auth.tokens import TokenSettings
+from .ports.tokens import TokenStore
 from .settings import Settings, get_settings
 from .usecases.services import Services
 
@@ -57,8 +58,18 @@ def services() -> Services:
 @lru_cache(maxsize=1)
 def token_settings() -> TokenSettings:
     settings = get_settings()
-    return TokenSettings(secret=settings.jwt_secret(), issuer=settings.jwt_issuer, audience=settings.jwt_audience,
-                         ttl_seconds=settings.token_ttl_seconds)
+    key, previous = settings.jwt_keys()
+    return TokenSettings(secret=key, previous_secret=previous, issuer=settings.jwt_issuer,
+                         audience=settings.jwt_audience, ttl_seconds=settings.token_ttl_seconds)
+
+
+@lru_cache(maxsize=1)
+def token_store() -> TokenStore:
+    """What the authorizer needs beyond the keys: API tokens and logged-out sessions (PostgreSQL only)."""
+    from .adapters.postgres.pool import get_database
+    from .adapters.postgres.tokens import PgTokenStore
+
+    return PgTokenStore(get_database(get_settings()))
 
 
 def probes() -> dict[str, Callable[[], None]]:
@@ -82,9 +93,10 @@ def reset() -> None:
     with _lock:
         services.cache_clear()
         token_settings.cache_clear()
+        token_store.cache_clear()
         get_settings.cache_clear()
         close_database()
         close_redis()
 
 
-__all__ = ["Settings", "probes", "reset", "services", "token_settings"]
+__all__ = ["Settings", "probes", "reset", "services", "token_settings", "token_store"]

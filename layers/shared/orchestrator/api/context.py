@@ -25,6 +25,15 @@ def current_user(app: BaseRouter) -> User:
         raise InvalidToken("missing or invalid authorizer context") from None
 
 
+def current_token(app: BaseRouter) -> tuple[str, str, int]:
+    """(kind "session" or "api", its id, its expiry as epoch seconds), as the authorizer verified them."""
+    context = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
+    try:
+        return context["token_kind"], context["token_id"], int(context["token_expires_at"])
+    except (KeyError, ValueError):
+        raise InvalidToken("missing or invalid authorizer context") from None
+
+
 def correlation_id(app: BaseRouter) -> str:
     headers = app.current_event.headers or {}
     for name, value in headers.items():
