@@ -518,6 +518,8 @@ def test_public_api_samples_answer_without_a_caller(functions: Functions):
         "postgresql": "ok", "redis": "ok", "stepfunctions": "ok"}
     document = call_api(functions, api_event("api/openapi.json", None))
     assert document.status == 200 and "/api/v1/deployments" in document.body["paths"]
+    # Called on API Gateway's own endpoint (https://{id}.execute-api.../dev/openapi.json): the stage is the base.
+    assert document.body["servers"] == [{"url": "/dev"}]
 
 
 @exercises("api/auth_login.json", "api/auth_me.json")
