@@ -10,6 +10,7 @@ the rest of the session. Its contract is covered by the HTTP tests.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import uuid
@@ -46,7 +47,8 @@ def test_every_operation_keeps_the_documented_contract(local_cloud, tenant_admin
         "--rate-limit", "40/s", "--request-timeout", "30",
         "--report", "json", "--report-json-path", str(report), "--output-truncate", "true",
     ]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=480, cwd=tmp_path)
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": str(Path(__file__).with_name("hooks.py"))}
+    run = subprocess.run(command, capture_output=True, text=True, timeout=480, cwd=tmp_path, env=env)
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-8000:]
     summary = json.loads(report.read_text())
@@ -56,3 +58,7 @@ def test_every_operation_keeps_the_documented_contract(local_cloud, tenant_admin
     assert {name: phase["status"] for name, phase in summary["phases"].items()} == {
         "examples": "success", "coverage": "success", "fuzzing": "success", "stateful": "success"}, summary["phases"]
     assert summary["operations"]["tested"] == summary["operations"]["selected"] >= 20
+    # The stateful phase followed the links from a created deployment (create -> get -> approve ...).
+    unreached = set(summary["warnings"]["missing_test_data"])
+    assert not unreached & {"GET /api/v1/deployments/{deployment_id}",
+                            "POST /api/v1/deployments/{deployment_id}/approve"}, unreached
