@@ -5,9 +5,8 @@ the stateful phase would never get a deployment to follow the links with. Valid 
 generates for POST /api/v1/deployments: creations succeed, and the links lead on to get, approve, reject, cancel.
 """
 
-from hypothesis import strategies as st
-
 import schemathesis
+from hypothesis import strategies as st
 
 
 def _intent(suffix: str) -> dict:
