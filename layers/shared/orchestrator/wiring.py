@@ -7,6 +7,7 @@ inside the builders so that a function needing only tokens (the authorizer) neve
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -55,12 +56,26 @@ def services() -> Services:
     )
 
 
-@lru_cache(maxsize=1)
+# Keys are read again after this long, so a rotation in the secret reaches warm functions within it.
+KEYS_TTL_SECONDS = 300
+_keys: tuple[float, TokenSettings] | None = None
+
+
 def token_settings() -> TokenSettings:
-    settings = get_settings()
-    key, previous = settings.jwt_keys()
-    return TokenSettings(secret=key, previous_secret=previous, issuer=settings.jwt_issuer,
-                         audience=settings.jwt_audience, ttl_seconds=settings.token_ttl_seconds)
+    global _keys
+    with _lock:
+        if _keys is None or time.monotonic() - _keys[0] > KEYS_TTL_SECONDS:
+            settings = get_settings()
+            key, previous = settings.jwt_keys()
+            _keys = (time.monotonic(), TokenSettings(
+                secret=key, previous_secret=previous, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
+                ttl_seconds=settings.token_ttl_seconds))
+        return _keys[1]
+
+
+def _forget_keys() -> None:
+    global _keys
+    _keys = None
 
 
 @lru_cache(maxsize=1)
@@ -92,7 +107,7 @@ def reset() -> None:
 
     with _lock:
         services.cache_clear()
-        token_settings.cache_clear()
+        _forget_keys()
         token_store.cache_clear()
         get_settings.cache_clear()
         close_database()

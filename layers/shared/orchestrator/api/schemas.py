@@ -51,17 +51,22 @@ class AccessToken(_Out):
     expires_in: int = Field(description="Seconds until the token expires")
 
 
+class TokenCreated(_Out):
+    id: str
+    name: str
+    role: Role
+    created_at: str
+    expires_at: str
+    token: str = Field(description="The secret: shown in this answer only, never again")
+
+
 class TokenOut(_Out):
     id: str
     name: str
     role: Role
     created_at: str
     expires_at: str
-    revoked_at: str | None = None
-
-
-class TokenCreated(TokenOut):
-    token: str = Field(description="The secret: shown in this answer only, never again")
+    revoked_at: str | None = Field(description="When it was revoked; null while it is not")
 
 
 class TokenList(_Out):

@@ -55,7 +55,8 @@ def register(registration: Annotated[Registration, Body()],
 def create_token(request: Annotated[TokenRequest, Body()],
                  idempotency_key: IdempotencyKey = None) -> Response[TokenCreated]:
     token, secret = tokens.create_token(token_store(), current_user(router), request)
-    return Response(status_code=201, content_type="application/json", body={**token_view(token), "token": secret},
+    shown = {k: v for k, v in token_view(token).items() if k != "revoked_at"}  # a new token is not revoked
+    return Response(status_code=201, content_type="application/json", body={**shown, "token": secret},
                     headers=location(router, f"/api/v1/auth/tokens/{token.id}"))
 
 
