@@ -151,6 +151,9 @@ class Client:
     def drift_remediate(self, report_id: str) -> dict[str, Any]:
         return self.request("POST", f"/drift/reports/{quote(report_id)}/remediate", {})
 
+    def logout(self) -> None:
+        self.request("POST", "/auth/logout")
+
     def create_token(self, name: str, role: str, expires_in_days: int) -> dict[str, Any]:
         return self.request("POST", "/auth/tokens", {"name": name, "role": role, "expires_in_days": expires_in_days})
 

@@ -331,9 +331,18 @@ def cmd_login(ctx: Context) -> int:
 
 
 def cmd_logout(ctx: Context) -> int:
+    stored = ctx.store.get(ctx.api_url)
+    revoked = False
+    if stored is not None:
+        try:  # the API revokes the session token; one that expired or an API out of reach is forgotten anyway
+            Client(ctx.api_url, stored["access_token"], timeout=ctx.timeout).logout()
+            revoked = True
+        except ApiError:
+            pass
     removed = ctx.store.remove(ctx.api_url)
-    ctx.emit({"api_url": ctx.api_url, "logged_out": removed}, lambda: ctx.out.print(
-        f"Forgot the token for {ctx.api_url}." if removed else f"Not logged in to {ctx.api_url}."))
+    ctx.emit({"api_url": ctx.api_url, "logged_out": removed, "revoked": revoked}, lambda: ctx.out.print(
+        (f"Logged out of {ctx.api_url}: the token is revoked and forgotten." if revoked
+         else f"Forgot the token for {ctx.api_url}.") if removed else f"Not logged in to {ctx.api_url}."))
     return exitcodes.OK
 
 

@@ -62,8 +62,11 @@ def test_login_stores_a_private_token_and_whoami_uses_it(api, tenant, local_clou
     assert CredentialStore().get(local_cloud.api_url)["username"] == user.username
     who = api("--json", "whoami").json()
     assert (who["username"], who["role"], who["tenant_id"]) == (user.username, "viewer", tenant.name)
-    assert api("logout").code == 0
+    token = CredentialStore().get(local_cloud.api_url)["access_token"]
+    logout = api("logout")
+    assert logout.code == 0 and "revoked" in logout.out, logout.out + logout.err
     assert api("whoami").code == exitcodes.UNAUTHORIZED
+    assert api("--token", token, "whoami").code == exitcodes.UNAUTHORIZED  # revoked at the API, not only forgotten
 
 
 def test_wrong_password_exits_10_with_the_servers_message(api, tenant):
