@@ -13,13 +13,13 @@ from ...wiring import services, token_settings, token_store
 from ..context import current_token, current_user
 from ..conventions import location
 from ..guard import requires
+from ..params import ID_TEXT, IdempotencyKey
 from ..schemas import AccessToken, TokenCreated, TokenList, TokenOut, UserOut, responses
 from ..views import token_view, user_view
-from .deployments import IdempotencyKey
 
 router = APIGatewayRouter()
 TAGS = ["auth"]
-TokenId = Annotated[str, Path(description="The token's id", min_length=1, max_length=64)]
+TokenId = Annotated[str, Path(description="The token's id", min_length=1, max_length=64, pattern=ID_TEXT)]
 
 
 @router.post("/auth/login", operation_id="login", summary="Exchange username and password for a session token",

@@ -10,20 +10,20 @@ from ...usecases.requests import ResourcePatch
 from ...wiring import services
 from ..context import current_user
 from ..guard import requires
+from ..params import ID_TEXT, IdText
 from ..schemas import ResourceList, ResourceOut, responses
 from ..views import resource_view
-from .deployments import IdNumber
 
 router = APIGatewayRouter()
 TAGS = ["simulated cloud"]
-ResourceId = Annotated[str, Path(description="The resource's id", min_length=1, max_length=64)]
+ResourceId = Annotated[str, Path(description="The resource's id", min_length=1, max_length=64, pattern=ID_TEXT)]
 
 
 @router.get("/cloud/resources", operation_id="listResources", summary="The simulated cloud's inventory",
             tags=TAGS,
             responses=responses(200, "Resources of the caller's tenant", 304, 401, 403, 422, 429, 503))
 @requires(Permission.CLOUD_READ)
-def resources(deployment_id: Annotated[IdNumber | None, Query(description="Only this deployment's")] = None
+def resources(deployment_id: Annotated[IdText | None, Query(description="Only this deployment's")] = None
               ) -> ResourceList:
     items = uc.list_resources(services(), current_user(router), deployment_id=deployment_id)
     return {"items": [resource_view(r) for r in items]}

@@ -1,9 +1,9 @@
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import StringConstraints, WrapValidator
+from pydantic import WrapValidator
 
 from ...domain.catalogue import Environment
 from ...domain.intent import DeploymentIntent, validate_intent
@@ -16,12 +16,13 @@ from ...wiring import services
 from ..context import correlation_id, current_user
 from ..conventions import check_if_match, location
 from ..guard import requires
+from ..params import ETAG, ID_TEXT, REPLAY, IdempotencyKey, IfMatch, IfNoneMatch
 from ..schemas import DeploymentOut, DeploymentPage, EventList, responses
 from ..views import deployment_summary, deployment_view, event_view
 
 router = APIGatewayRouter()
 TAGS = ["deployments"]
-
+DeploymentId = Annotated[str, Path(description="The deployment's id", min_length=1, max_length=64, pattern=ID_TEXT)]
 
 
 def _every_error(value: Any, structural: Any) -> DeploymentIntent:
@@ -45,22 +46,6 @@ IntentBody = Annotated[DeploymentIntent, WrapValidator(_every_error),
                        Body(description="What to deploy: resources on AWS, Azure and GCP with their dependencies",
                             openapi_examples={"two-resources": {"summary": "A network and a queue on AWS",
                                                                 "value": EXAMPLE_INTENT}})]
-DeploymentId = Annotated[str, Path(description="The deployment's id", min_length=1, max_length=64)]
-# An id in a query string: printable, without NUL (PostgreSQL text cannot hold it).
-IdNumber = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
-IdempotencyKey = Annotated[str | None, Header(
-    alias="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$",
-    description="Retries with the same key (per caller, within 24 h) get the first response back, marked "
-                "Idempotent-Replayed: true; the same key with another body is refused (422)")]
-IfMatch = Annotated[str | None, Header(
-    alias="If-Match", max_length=1000,
-    description="The ETag read from GET /deployments/{id}: the action applies only to that version (else 412)")]
-IfNoneMatch = Annotated[str | None, Header(alias="If-None-Match", max_length=1000,
-                                           description="An ETag from an earlier read: 304 if unchanged")]
-REPLAY = {"Idempotent-Replayed": {"description": "true when this is the stored answer to an earlier request with "
-                                                 "the same Idempotency-Key", "schema": {"type": "string"}}}
-ETAG = {"ETag": {"description": "The representation's version, for If-None-Match and If-Match",
-                 "schema": {"type": "string"}}}
 ACTION_ERRORS = (401, 403, 404, 409, 412, 422, 429, 503)
 # What a client (and schemathesis' stateful phase) can do next with a deployment it was given.
 NEXT = {name: {"operationId": operation, "parameters": {"deployment_id": "$response.body#/id"}}

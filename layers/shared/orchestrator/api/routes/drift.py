@@ -11,9 +11,10 @@ from ...wiring import services
 from ..context import correlation_id, current_user
 from ..conventions import location
 from ..guard import requires
+from ..params import ID_TEXT, REPLAY, IdempotencyKey, IdText
 from ..schemas import DeploymentOut, DriftReportList, DriftReportOut, responses
 from ..views import drift_view
-from .deployments import REPLAY, IdempotencyKey, IdNumber, full_view
+from .deployments import full_view
 
 router = APIGatewayRouter()
 TAGS = ["drift"]
@@ -31,7 +32,7 @@ def scan(body: Annotated[ScanBody, Body()], idempotency_key: IdempotencyKey = No
             tags=TAGS,
             responses=responses(200, "Reports, newest first", 304, 401, 403, 422, 429, 503))
 @requires(Permission.DRIFT_READ)
-def reports(deployment_id: Annotated[IdNumber | None, Query(description="Only this deployment's")] = None
+def reports(deployment_id: Annotated[IdText | None, Query(description="Only this deployment's")] = None
             ) -> DriftReportList:
     return {"items": [drift_view(r) for r in uc.list_reports(services(), current_user(router),
                                                              deployment_id=deployment_id)]}
@@ -42,7 +43,8 @@ def reports(deployment_id: Annotated[IdNumber | None, Query(description="Only th
              responses=responses(201, "The remediation deployment; Location names it", 401, 403, 404, 409, 422,
                                  429, 503, headers=REPLAY))
 @requires(Permission.DRIFT_REMEDIATE)
-def remediate(report_id: Annotated[str, Path(min_length=1, max_length=64)],
+def remediate(report_id: Annotated[str, Path(description="The report's id", min_length=1, max_length=64,
+                                             pattern=ID_TEXT)],
               idempotency_key: IdempotencyKey = None) -> Response[DeploymentOut]:
     deployment = uc.remediate(services(), current_user(router), report_id, correlation_id=correlation_id(router))
     return Response(status_code=201, content_type="application/json", body=full_view(deployment),
