@@ -1043,6 +1043,9 @@ def test_swagger_ui_is_served_as_html_without_a_token(local_cloud):
     reply = Http(local_cloud.api_url).call("GET", "/docs", token="")
     assert reply.status == 200 and reply.headers["content-type"].startswith("text/html"), reply
     assert "swagger" in reply.body.lower()
+    as_json = Http(local_cloud.api_url).call("GET", "/docs?format=json", token="")
+    assert as_json.status == 200 and as_json.body["paths"] == Http(local_cloud.api_url).call(
+        "GET", "/openapi.json", token="").body["paths"]
 
 
 @pytest.mark.parametrize("path", ["/health", "/health/live"])
