@@ -841,10 +841,19 @@ def test_an_api_token_is_shown_once_works_as_a_bearer_token_and_stops_when_revok
     assert "token" not in operator.ok("GET", f"/api/v1/auth/tokens/{created.body['id']}")
     assert created.body["token"] not in json.dumps(listed)
 
+    # A token's secret is kept nowhere but in its creation's answer: not even for an Idempotency-Key's replay.
+    key = {"Idempotency-Key": _unique("token-key")}
+    first = operator.call("POST", "/api/v1/auth/tokens", {"name": "keyed", "role": "viewer"}, headers=key)
+    second = operator.call("POST", "/api/v1/auth/tokens", {"name": "keyed", "role": "viewer"}, headers=key)
+    assert first.status == second.status == 201 and first.body["token"] != second.body["token"]
+    assert "idempotent-replayed" not in second.headers
+    for extra in (first, second):
+        assert operator.call("DELETE", f"/api/v1/auth/tokens/{extra.body['id']}").status == 204
+
     assert operator.call("DELETE", f"/api/v1/auth/tokens/{created.body['id']}").status == 204
     refused = machine.call("GET", "/api/v1/auth/me")
     assert refused.status == 401 and refused.body == GATEWAY_UNAUTHORIZED, refused
-    assert operator.ok("GET", "/api/v1/auth/tokens")["items"][0]["revoked_at"] is not None
+    assert all(t["revoked_at"] for t in operator.ok("GET", "/api/v1/auth/tokens")["items"])
 
 
 @pytest.mark.parametrize(("body", "status"), [
@@ -1010,6 +1019,9 @@ def test_openapi_document_lists_the_api_and_the_intent_body_schema(local_cloud):
     assert reply.body["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
 
 
+SECRET_ANSWERS = {"/api/v1/auth/login", "/api/v1/auth/tokens", "/api/v1/auth/refresh"}
+
+
 def test_openapi_document_is_the_typed_contract(local_cloud):
     """Generated from the routes: OpenAPI 3.1, the local server URL, bearer auth, query parameters, and for every
     operation its success schema and each error status with the error model."""
@@ -1030,8 +1042,10 @@ def test_openapi_document_is_the_typed_contract(local_cloud):
                         "/health/ready", (method, path, status)
             if path.startswith("/api/v1/") and path != "/api/v1/auth/login":
                 assert {"401", "429"} <= set(statuses), (method, path)
-            if method == "post" and path.startswith("/api/v1/") and path != "/api/v1/auth/login":
-                assert "idempotency-key" in {p["name"] for p in operation.get("parameters", [])}, path
+            keyed = "idempotency-key" in {p["name"] for p in operation.get("parameters", [])}
+            if method == "post" and path.startswith("/api/v1/"):
+                # Answers holding a secret (a token) are never stored for replay, so those routes take no key.
+                assert keyed == (path not in SECRET_ANSWERS), path
     create = document["paths"]["/api/v1/deployments"]["post"]["responses"]["201"]
     assert "Location" in create["headers"]
     assert create["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/DeploymentOut"}

@@ -69,11 +69,19 @@ def etags(app: BaseRouter, next_middleware) -> Response:
     return response
 
 
+def answers_with_a_secret(fn):
+    """Marks a route whose answer holds a secret (a new token): it is never stored for replays, so the route takes
+    no Idempotency-Key (secrets are kept nowhere but in that one answer)."""
+    fn.answers_with_a_secret = True
+    return fn
+
+
 def idempotent_posts(app: BaseRouter, next_middleware) -> Response:
     """An authenticated POST with an Idempotency-Key answers once per (caller, path, key): a retry gets the first
     response back, marked `Idempotent-Replayed: true`. Errors are not stored, so a retry after one runs again."""
     key = header(app, "Idempotency-Key")
-    if app.current_event.http_method != "POST" or key is None:
+    if app.current_event.http_method != "POST" or key is None or getattr(
+            app.context["_route"].func, "answers_with_a_secret", False):
         return next_middleware(app)
     try:
         caller = current_user(app).id

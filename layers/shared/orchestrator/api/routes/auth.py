@@ -11,7 +11,7 @@ from ...usecases.auth import Credentials, Registration
 from ...usecases.tokens import TokenRequest
 from ...wiring import services, token_settings, token_store
 from ..context import current_token, current_user
-from ..conventions import location
+from ..conventions import answers_with_a_secret, location
 from ..guard import requires
 from ..params import ID_TEXT, IdempotencyKey
 from ..schemas import AccessToken, TokenCreated, TokenList, TokenOut, UserOut, responses
@@ -52,8 +52,8 @@ def register(registration: Annotated[Registration, Body()],
 @router.post("/auth/tokens", operation_id="createApiToken", summary="Create an API token for a machine", tags=TAGS,
              responses=responses(201, "The token, with its secret (shown this once)", 400, 401, 403, 415, 422, 429,
                                  503))
-def create_token(request: Annotated[TokenRequest, Body()],
-                 idempotency_key: IdempotencyKey = None) -> Response[TokenCreated]:
+@answers_with_a_secret
+def create_token(request: Annotated[TokenRequest, Body()]) -> Response[TokenCreated]:
     token, secret = tokens.create_token(token_store(), current_user(router), request)
     shown = {k: v for k, v in token_view(token).items() if k != "revoked_at"}  # a new token is not revoked
     return Response(status_code=201, content_type="application/json", body={**shown, "token": secret},
@@ -96,7 +96,8 @@ def logout(idempotency_key: IdempotencyKey = None) -> None:
 @router.post("/auth/refresh", operation_id="refreshSession",
              summary="A new session token for the caller; this one is revoked", tags=TAGS,
              responses=responses(200, "A new bearer token", 401, 403, 409, 429, 503))
-def refresh(idempotency_key: IdempotencyKey = None) -> AccessToken:
+@answers_with_a_secret
+def refresh() -> AccessToken:
     kind, token_id, expires_at = current_token(router)
     if kind != "session":
         raise ActionNotAllowed("refresh", "token", kind, ["session"])
