@@ -151,6 +151,18 @@ class Client:
     def drift_remediate(self, report_id: str) -> dict[str, Any]:
         return self.request("POST", f"/drift/reports/{quote(report_id)}/remediate", {})
 
+    def logout(self) -> None:
+        self.request("POST", "/auth/logout")
+
+    def create_token(self, name: str, role: str, expires_in_days: int) -> dict[str, Any]:
+        return self.request("POST", "/auth/tokens", {"name": name, "role": role, "expires_in_days": expires_in_days})
+
+    def list_tokens(self) -> dict[str, Any]:
+        return self.request("GET", "/auth/tokens")
+
+    def revoke_token(self, token_id: str) -> None:
+        self.request("DELETE", f"/auth/tokens/{quote(token_id)}")
+
 
 def _decode(raw: bytes, status: int) -> Any:
     if not raw:

@@ -18,6 +18,8 @@ from rich.text import Text
 
 from orchestrator.domain.catalogue import Environment, Provider
 from orchestrator.domain.lifecycle import DeploymentStatus
+from orchestrator.domain.tokens import MAX_TOKEN_DAYS
+from orchestrator.domain.users import Role
 
 from . import __version__, exitcodes, render
 from .client import DEFAULT_TIMEOUT_SECONDS, ApiError, Client, NotLoggedIn
@@ -191,6 +193,21 @@ def build_parser() -> argparse.ArgumentParser:
     _wait_options(p)
     p.set_defaults(handler=cmd_drift_remediate)
 
+    token = command("token", "API tokens for machines (CI, scripts): create, list, revoke; use one as "
+                             "ORCHESTRATOR_TOKEN")
+    token_commands = token.add_subparsers(dest="token_command", metavar="COMMAND", required=True)
+    p = command("create", "Create an API token; its secret is printed this once", token_commands)
+    p.add_argument("name", type=_identifier, metavar="NAME", help="what it is for, e.g. ci-deploy")
+    p.add_argument("--role", required=True, choices=[r.value for r in Role], help="no higher than your own")
+    p.add_argument("--expires-in-days", type=_positive_int, default=90,
+                   help=f"1-{MAX_TOKEN_DAYS} (default 90)")
+    p.set_defaults(handler=cmd_token_create)
+    p = command("list", "Your API tokens (never their secrets)", token_commands)
+    p.set_defaults(handler=cmd_token_list)
+    p = command("revoke", "Revoke one of your API tokens (it stops working within a minute)", token_commands)
+    p.add_argument("id", type=_identifier, metavar="TOKEN_ID")
+    p.set_defaults(handler=cmd_token_revoke)
+
     p = command("terraform", "The deployment as Terraform JSON, one document per provider")
     p.add_argument("id", type=_identifier, metavar="ID")
     p.add_argument("--provider", choices=PROVIDERS, help="only this provider's document")
@@ -314,9 +331,18 @@ def cmd_login(ctx: Context) -> int:
 
 
 def cmd_logout(ctx: Context) -> int:
+    stored = ctx.store.get(ctx.api_url)
+    revoked = False
+    if stored is not None:
+        try:  # the API revokes the session token; one that expired or an API out of reach is forgotten anyway
+            Client(ctx.api_url, stored["access_token"], timeout=ctx.timeout).logout()
+            revoked = True
+        except ApiError:
+            pass
     removed = ctx.store.remove(ctx.api_url)
-    ctx.emit({"api_url": ctx.api_url, "logged_out": removed}, lambda: ctx.out.print(
-        f"Forgot the token for {ctx.api_url}." if removed else f"Not logged in to {ctx.api_url}."))
+    ctx.emit({"api_url": ctx.api_url, "logged_out": removed, "revoked": revoked}, lambda: ctx.out.print(
+        (f"Logged out of {ctx.api_url}: the token is revoked and forgotten." if revoked
+         else f"Forgot the token for {ctx.api_url}.") if removed else f"Not logged in to {ctx.api_url}."))
     return exitcodes.OK
 
 
@@ -472,6 +498,35 @@ def cmd_drift_remediate(ctx: Context) -> int:
     client = ctx.client()
     created = client.drift_remediate(ctx.args.report_id)
     return _after_start(ctx, client, created, verb="created to remediate the drift", wait=ctx.args.wait)
+
+
+def cmd_token_create(ctx: Context) -> int:
+    args = ctx.args
+    created = ctx.client().create_token(args.name, args.role, args.expires_in_days)
+    ctx.emit(created, lambda: ctx.out.print(
+        f"Token {created['id']} ({created['name']}, role {created['role']}, expires {created['expires_at']}):\n"
+        f"{created['token']}\nStore it now: it is not shown again. Use it as ORCHESTRATOR_TOKEN."))
+    return exitcodes.OK
+
+
+def cmd_token_list(ctx: Context) -> int:
+    page = ctx.client().list_tokens()
+
+    def human() -> None:
+        for t in page["items"]:
+            state = "revoked" if t.get("revoked_at") else f"expires {t['expires_at']}"
+            ctx.out.print(f"{t['id']}  {t['name']}  {t['role']}  {state}")
+        if not page["items"]:
+            ctx.out.print("No API tokens.")
+
+    ctx.emit(page, human)
+    return exitcodes.OK
+
+
+def cmd_token_revoke(ctx: Context) -> int:
+    ctx.client().revoke_token(ctx.args.id)
+    ctx.emit({"id": ctx.args.id, "revoked": True}, lambda: ctx.out.print(f"Revoked token {ctx.args.id}."))
+    return exitcodes.OK
 
 
 def cmd_terraform(ctx: Context) -> int:

@@ -114,6 +114,13 @@ def _handler_for(cloud: LocalCloud) -> type[BaseHTTPRequestHandler]:
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _handle
 
+        def __getattr__(self, name: str):
+            # Any other method (TRACE, QUERY, ...) reaches the gateway too, which answers it as API Gateway does
+            # for a method no route has, instead of http.server's 501.
+            if name.startswith("do_"):
+                return self._handle
+            raise AttributeError(name)
+
     return Handler
 
 

@@ -135,13 +135,16 @@ class ApiGateway:
                 return GatewayResponse(200, {"Access-Control-Allow-Origin": "*",
                                              "Access-Control-Allow-Methods": "GET,POST,PUT,PATCH,DELETE,OPTIONS",
                                              "Access-Control-Allow-Headers": "Authorization,Content-Type,"
-                                                                             "Idempotency-Key,X-Correlation-Id"},
+                                                                             "Idempotency-Key,If-Match,"
+                                                                             "If-None-Match,X-Correlation-Id"},
                                        b"")
             return self._gateway_response("MISSING_AUTHENTICATION_TOKEN")
         route, path_parameters = matched
         request_id = str(uuid.uuid4())
         context: dict[str, Any] = {
-            "resourcePath": route.path, "httpMethod": method, "path": f"/{self.stage}{path}", "stage": self.stage,
+            # The path as the client sent it: the local server is reached without the stage in the URL, like a
+            # custom domain mapped to the stage (on API Gateway's own endpoint it would start with /{stage}).
+            "resourcePath": route.path, "httpMethod": method, "path": path, "stage": self.stage,
             "requestId": request_id, "accountId": self._deployed.identity.account, "apiId": self.api_id,
             "protocol": "HTTP/1.1",
             "requestTimeEpoch": int(time.time() * 1000),

@@ -73,7 +73,7 @@ def test_logout_forgets_the_token(cli):
     assert result.code == 0 and "Forgot the token" in result.out
     assert CredentialStore().get("http://127.0.0.1:9") is None
     assert cli("--api-url", "http://127.0.0.1:9", "--json", "logout").json() == {
-        "api_url": "http://127.0.0.1:9", "logged_out": False}
+        "api_url": "http://127.0.0.1:9", "logged_out": False, "revoked": False}
 
 
 def test_no_stored_token_exits_10_without_calling_the_api(cli, monkeypatch):

@@ -62,8 +62,11 @@ def test_login_stores_a_private_token_and_whoami_uses_it(api, tenant, local_clou
     assert CredentialStore().get(local_cloud.api_url)["username"] == user.username
     who = api("--json", "whoami").json()
     assert (who["username"], who["role"], who["tenant_id"]) == (user.username, "viewer", tenant.name)
-    assert api("logout").code == 0
+    token = CredentialStore().get(local_cloud.api_url)["access_token"]
+    logout = api("logout")
+    assert logout.code == 0 and "revoked" in logout.out, logout.out + logout.err
     assert api("whoami").code == exitcodes.UNAUTHORIZED
+    assert api("--token", token, "whoami").code == exitcodes.UNAUTHORIZED  # revoked at the API, not only forgotten
 
 
 def test_wrong_password_exits_10_with_the_servers_message(api, tenant):
@@ -259,3 +262,23 @@ def test_the_installed_console_script(local_cloud, tenant, tmp_path, isolated_co
     invalid = run("deploy", write_intent(tmp_path, bad))
     assert invalid.returncode == exitcodes.INVALID
     assert "resources.1.provider: provider 'gcp' is not among target_providers" in invalid.stderr
+
+
+def test_an_api_token_made_with_the_cli_serves_as_orchestrator_token_until_revoked(api, operator, monkeypatch,
+                                                                                   tenant):
+    created = api("--json", "token", "create", "ci-deploy", "--role", "deployer", "--expires-in-days", "7")
+    assert created.code == 0, created.out + created.err
+    token = created.json()
+    assert token["token"].startswith("orch_") and token["role"] == "deployer"
+    listed = api("--json", "token", "list")
+    assert [t["id"] for t in listed.json()["items"]] == [token["id"]] and "token" not in listed.json()["items"][0]
+
+    monkeypatch.setenv("ORCHESTRATOR_TOKEN", token["token"])
+    whoami = api("--json", "whoami")
+    assert whoami.code == 0 and whoami.json()["username"] == operator.username, whoami.err
+    monkeypatch.delenv("ORCHESTRATOR_TOKEN")
+
+    assert api("token", "revoke", token["id"]).code == 0
+    monkeypatch.setenv("ORCHESTRATOR_TOKEN", token["token"])
+    refused = api("whoami")
+    assert refused.code == exitcodes.UNAUTHORIZED, refused.out + refused.err

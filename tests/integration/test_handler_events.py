@@ -283,8 +283,11 @@ def test_authorizer_sample_allows_a_real_token_and_passes_the_caller_on(world: W
     policy = functions.sample("authorizer.json", authorizer_event(caller.api.token)).ok()
     me = caller.api.call("GET", "/api/v1/auth/me").body
     assert policy["principalId"] == me["id"]
-    assert policy["context"] == {"user_id": me["id"], "username": caller.username, "role": "operator",
-                                 "tenant_id": world.tenant}
+    context = policy["context"]
+    assert {k: context[k] for k in ("user_id", "username", "role", "tenant_id", "token_kind")} == {
+        "user_id": me["id"], "username": caller.username, "role": "operator", "tenant_id": world.tenant,
+        "token_kind": "session"}
+    assert context["token_id"] and int(context["token_expires_at"]) > time.time()
     statements = policy["policyDocument"]["Statement"]
     assert [s["Effect"] for s in statements] == ["Allow"]
     assert statements[0]["Action"] == "execute-api:Invoke"
@@ -525,6 +528,8 @@ def test_public_api_samples_answer_without_a_caller(functions: Functions):
         "postgresql": "ok", "redis": "ok", "stepfunctions": "ok"}
     document = call_api(functions, api_event("api/openapi.json", None))
     assert document.status == 200 and "/api/v1/deployments" in document.body["paths"]
+    # Called on API Gateway's own endpoint (https://{id}.execute-api.../dev/openapi.json): the stage is the base.
+    assert document.body["servers"] == [{"url": "/dev"}]
 
 
 @exercises("api/auth_login.json", "api/auth_me.json")

@@ -566,23 +566,32 @@ def test_structural_and_cross_field_errors_come_back_in_one_422(tenants: dict[st
 @pytest.mark.parametrize(("raw", "why"), [
     pytest.param(b'{"name": "x",', "malformed JSON", id="truncated-json"),
     pytest.param(b"{'name': 'x'}", "malformed JSON", id="single-quoted-json"),
-    pytest.param(b'[{"name": "x"}]', "must be a JSON object", id="array-body"),
-    pytest.param(b'"an intent"', "must be a JSON object", id="string-body"),
-    pytest.param(b"", "must be a JSON object", id="empty-body"),
 ])
-def test_a_body_that_is_not_a_json_object_gets_400(raw: bytes, why: str, tenants: dict[str, Tenant]):
+def test_a_body_that_is_not_json_gets_400(raw: bytes, why: str, tenants: dict[str, Tenant]):
     reply = tenants["a"].users["operator"].call("POST", "/api/v1/deployments", raw=raw)
     assert reply.status == 400 and reply.body["code"] == "malformed_request", reply
     assert why in reply.body["message"]
 
 
+@pytest.mark.parametrize(("raw", "kind"), [
+    pytest.param(b'[{"name": "x"}]', "model_type", id="array-body"),
+    pytest.param(b'"an intent"', "model_type", id="string-body"),
+    pytest.param(b"", "missing", id="empty-body"),
+])
+def test_json_that_is_not_an_object_gets_422_located_at_the_body(raw: bytes, kind: str,
+                                                                  tenants: dict[str, Tenant]):
+    reply = tenants["a"].users["operator"].call("POST", "/api/v1/deployments", raw=raw)
+    assert _locations(reply) == {("body", kind)}
+
+
 @pytest.mark.parametrize(("query", "location", "kind"), [
     pytest.param("status=bogus", "query.status", "enum", id="unknown-status"),
     pytest.param("environment=moon", "query.environment", "enum", id="unknown-environment"),
-    pytest.param("limit=0", "query.limit", "out_of_range", id="limit-zero"),
-    pytest.param("limit=201", "query.limit", "out_of_range", id="limit-too-large"),
+    pytest.param("limit=0", "query.limit", "greater_than_equal", id="limit-zero"),
+    pytest.param("limit=201", "query.limit", "less_than_equal", id="limit-too-large"),
     pytest.param("limit=ten", "query.limit", "int_parsing", id="limit-not-a-number"),
-    pytest.param("offset=-1", "query.offset", "out_of_range", id="negative-offset"),
+    pytest.param("offset=-1", "query.offset", "greater_than_equal", id="negative-offset"),
+    pytest.param("limt=10", "query.limt", "extra_forbidden", id="misspelt-parameter"),
 ])
 def test_unknown_list_query_values_get_422_naming_the_parameter(query: str, location: str, kind: str,
                                                                  tenants: dict[str, Tenant]):
@@ -592,7 +601,7 @@ def test_unknown_list_query_values_get_422_naming_the_parameter(query: str, loca
 
 def test_every_bad_list_query_value_is_reported_in_one_422(tenants: dict[str, Tenant]):
     reply = tenants["a"].users["viewer"].call("GET", "/api/v1/deployments?status=bogus&limit=0&environment=moon")
-    assert _locations(reply) == {("query.status", "enum"), ("query.limit", "out_of_range"),
+    assert _locations(reply) == {("query.status", "enum"), ("query.limit", "greater_than_equal"),
                                  ("query.environment", "enum")}
 
 
@@ -642,9 +651,9 @@ MALFORMED = [  # (raw body, extra headers, status, code, a location or message f
     pytest.param(json.dumps(small_intent("x")).encode(), {"Content-Type": "application/x-www-form-urlencoded"},
                  415, "unsupported_media_type", "application/json", id="form-encoded"),
     pytest.param(json.dumps(small_intent("x")).encode(), {"Idempotency-Key": ""}, 422, "validation_error",
-                 "header.Idempotency-Key", id="empty-idempotency-key"),
+                 "header.idempotency-key", id="empty-idempotency-key"),
     pytest.param(json.dumps(small_intent("x")).encode(), {"Idempotency-Key": "k" * 300}, 422, "validation_error",
-                 "header.Idempotency-Key", id="overlong-idempotency-key"),
+                 "header.idempotency-key", id="overlong-idempotency-key"),
     pytest.param(b'{"name": "caf\xe9"}', {}, 400, "malformed_request", "UTF-8", id="latin-1-body"),
     pytest.param(_intent_with_resource(properties={"k": "a\u0000b"}), {}, 422, "validation_error",
                  "resources.0.properties.k", id="nul-in-a-property"),
@@ -806,6 +815,80 @@ def test_an_address_failing_logins_for_many_users_is_throttled(root: Http, tenan
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# API tokens, logout, refresh, key rotation
+# ---------------------------------------------------------------------------------------------------------------
+
+def test_an_api_token_is_shown_once_works_as_a_bearer_token_and_stops_when_revoked(root: Http,
+                                                                                   tenants: dict[str, Tenant]):
+    operator = root.create_user("operator", tenants["b"].name)
+    created = operator.call("POST", "/api/v1/auth/tokens", {"name": "ci-deploy", "role": "deployer",
+                                                             "expires_in_days": 30})
+    assert created.status == 201, created
+    assert set(created.body) == {"id", "name", "role", "created_at", "expires_at", "token"}
+    assert created.body["token"].startswith("orch_") and created.body["role"] == "deployer"
+    assert created.headers["location"] == f"/api/v1/auth/tokens/{created.body['id']}"
+    machine = operator.as_user(created.body["token"])
+    me = machine.ok("GET", "/api/v1/auth/me")
+    assert (me["username"], me["tenant_id"]) == (operator.username, tenants["b"].name)
+    deployed = machine.ok("POST", "/api/v1/deployments", small_intent(_unique("by-token"), auto_approve=False),
+                          status=201)
+    assert deployed["initiated_by"] == operator.username
+    # The token's role, not its creator's: a deployer may not approve.
+    assert machine.call("POST", f"/api/v1/deployments/{deployed['id']}/approve").status == 403
+
+    listed = operator.ok("GET", "/api/v1/auth/tokens")["items"]
+    assert [t["id"] for t in listed] == [created.body["id"]] and "token" not in listed[0]
+    assert "token" not in operator.ok("GET", f"/api/v1/auth/tokens/{created.body['id']}")
+    assert created.body["token"] not in json.dumps(listed)
+
+    # A token's secret is kept nowhere but in its creation's answer: not even for an Idempotency-Key's replay.
+    key = {"Idempotency-Key": _unique("token-key")}
+    first = operator.call("POST", "/api/v1/auth/tokens", {"name": "keyed", "role": "viewer"}, headers=key)
+    second = operator.call("POST", "/api/v1/auth/tokens", {"name": "keyed", "role": "viewer"}, headers=key)
+    assert first.status == second.status == 201 and first.body["token"] != second.body["token"]
+    assert "idempotent-replayed" not in second.headers
+    for extra in (first, second):
+        assert operator.call("DELETE", f"/api/v1/auth/tokens/{extra.body['id']}").status == 204
+
+    assert operator.call("DELETE", f"/api/v1/auth/tokens/{created.body['id']}").status == 204
+    refused = machine.call("GET", "/api/v1/auth/me")
+    assert refused.status == 401 and refused.body == GATEWAY_UNAUTHORIZED, refused
+    assert all(t["revoked_at"] for t in operator.ok("GET", "/api/v1/auth/tokens")["items"])
+
+
+@pytest.mark.parametrize(("body", "status"), [
+    pytest.param({"name": "too-strong", "role": "admin", "expires_in_days": 30}, 403, id="role-above-the-callers"),
+    pytest.param({"name": "too-long", "role": "viewer", "expires_in_days": 366}, 422, id="more-than-a-year"),
+    pytest.param({"name": "", "role": "viewer"}, 422, id="no-name"),
+    pytest.param({"name": "x", "role": "root"}, 422, id="unknown-role"),
+])
+def test_a_token_cannot_outrank_or_outlive_what_is_allowed(body: dict[str, Any], status: int,
+                                                            tenants: dict[str, Tenant]):
+    operator = tenants["b"].users["operator"]
+    reply = operator.call("POST", "/api/v1/auth/tokens", body)
+    assert reply.status == status, reply
+
+
+def test_one_user_cannot_see_or_revoke_anothers_token(tenants: dict[str, Tenant]):
+    owner, other = tenants["b"].users["operator"], tenants["b"].users["admin"]
+    token = owner.ok("POST", "/api/v1/auth/tokens", {"name": "mine", "role": "viewer"}, status=201)
+    assert token["id"] not in {t["id"] for t in other.ok("GET", "/api/v1/auth/tokens")["items"]}
+    assert other.call("DELETE", f"/api/v1/auth/tokens/{token['id']}").status == 404
+    assert owner.as_user(token["token"]).call("GET", "/api/v1/auth/me").status == 200
+
+
+def test_logout_revokes_the_session_token_and_refresh_replaces_it(root: Http, tenants: dict[str, Tenant]):
+    user = root.create_user("viewer", tenants["b"].name)
+    fresh = user.ok("POST", "/api/v1/auth/refresh")
+    assert fresh["access_token"] != user.token
+    assert user.call("GET", "/api/v1/auth/me").status == 401  # the refreshed-away token is revoked
+    session = user.as_user(fresh["access_token"])
+    assert session.ok("GET", "/api/v1/auth/me")["username"] == user.username
+    assert session.call("POST", "/api/v1/auth/logout").status == 204
+    assert session.call("GET", "/api/v1/auth/me").status == 401
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # Idempotency and concurrency
 # ---------------------------------------------------------------------------------------------------------------
 
@@ -817,6 +900,78 @@ def test_the_same_idempotency_key_returns_the_first_deployment(tenants: dict[str
     again = operator.call("POST", "/api/v1/deployments", body, headers=key)
     assert first.status == again.status == 201 and first.body["id"] == again.body["id"], (first, again)
     assert [d["id"] for d in operator.deployments() if d["name"] == name] == [first.body["id"]]
+
+
+def test_a_replayed_create_is_marked_and_names_the_same_location(tenants: dict[str, Tenant]):
+    operator = tenants["a"].users["operator"]
+    key = {"Idempotency-Key": _unique("key")}
+    body = small_intent(_unique("replayed"), auto_approve=False)
+    first = operator.call("POST", "/api/v1/deployments", body, headers=key)
+    again = operator.call("POST", "/api/v1/deployments", body, headers=key)
+    assert first.headers["location"] == again.headers["location"] == f"/api/v1/deployments/{first.body['id']}"
+    assert "idempotent-replayed" not in first.headers and again.headers["idempotent-replayed"] == "true"
+    assert operator.call("GET", first.headers["location"]).body["id"] == first.body["id"]
+    other_body = operator.call("POST", "/api/v1/deployments", small_intent(_unique("other")), headers=key)
+    assert other_body.status == 422 and other_body.body["code"] == "idempotency_key_reused", other_body
+
+
+def test_idempotency_keys_belong_to_their_user(tenants: dict[str, Tenant]):
+    """Two users of one tenant who happen to pick the same key each get their own deployment."""
+    users = tenants["a"].users
+    key = {"Idempotency-Key": _unique("shared-key")}
+    mine = users["operator"].call("POST", "/api/v1/deployments", small_intent(_unique("mine"), auto_approve=False),
+                                  headers=key)
+    theirs = users["admin"].call("POST", "/api/v1/deployments", small_intent(_unique("theirs"), auto_approve=False),
+                                 headers=key)
+    assert mine.status == theirs.status == 201, (mine, theirs)
+    assert mine.body["id"] != theirs.body["id"] and theirs.body["initiated_by"] == users["admin"].username
+    assert "idempotent-replayed" not in theirs.headers
+
+
+def test_a_retried_approve_answers_as_the_first_one_did(tenants: dict[str, Tenant]):
+    operator, admin = tenants["a"].users["operator"], tenants["a"].users["admin"]
+    created = operator.ok("POST", "/api/v1/deployments", small_intent(_unique("retried"), auto_approve=False),
+                          status=201)
+    operator.wait_for({created["id"]: "awaiting_approval"})
+    key = {"Idempotency-Key": _unique("approve")}
+    first = admin.call("POST", f"/api/v1/deployments/{created['id']}/approve", {"comment": "ok"}, headers=key)
+    again = admin.call("POST", f"/api/v1/deployments/{created['id']}/approve", {"comment": "ok"}, headers=key)
+    assert first.status == again.status == 200 and again.body == first.body, (first, again)
+    assert again.headers["idempotent-replayed"] == "true"
+    unkeyed = admin.call("POST", f"/api/v1/deployments/{created['id']}/approve", {"comment": "ok"})
+    assert unkeyed.status == 409  # without the key it is a second approval, refused by the lifecycle
+
+
+def test_etag_and_if_none_match_spare_an_unchanged_read(tenants: dict[str, Tenant]):
+    operator = tenants["a"].users["operator"]
+    created = operator.ok("POST", "/api/v1/deployments", small_intent(_unique("etag"), auto_approve=False),
+                          status=201)
+    path = f"/api/v1/deployments/{created['id']}"
+    settled = operator.wait_for({created["id"]: "awaiting_approval"})
+    assert settled
+    read = operator.call("GET", path)
+    tag = read.headers["etag"]
+    assert tag.startswith('"') and operator.call("GET", path).headers["etag"] == tag  # stable while unchanged
+    unchanged = operator.call("GET", path, headers={"If-None-Match": tag})
+    assert unchanged.status == 304 and unchanged.body is None and unchanged.headers["etag"] == tag
+    operator.ok("POST", f"{path}/reject", {"reason": "changed"})
+    changed = operator.call("GET", path, headers={"If-None-Match": tag})
+    assert changed.status == 200 and changed.headers["etag"] != tag and changed.body["status"] == "rejected"
+
+
+def test_if_match_refuses_an_action_on_a_stale_version_with_412(tenants: dict[str, Tenant]):
+    operator, admin = tenants["a"].users["operator"], tenants["a"].users["admin"]
+    created = operator.ok("POST", "/api/v1/deployments", small_intent(_unique("if-match"), auto_approve=False),
+                          status=201)
+    path = f"/api/v1/deployments/{created['id']}"
+    operator.wait_for({created["id"]: "awaiting_approval"})
+    tag = operator.call("GET", path).headers["etag"]
+    stale = admin.call("POST", f"{path}/approve", None, headers={"If-Match": '"not-the-current-version"'})
+    assert stale.status == 412 and stale.body["code"] == "precondition_failed", stale
+    assert stale.body["details"]["current_etag"] == tag == stale.headers["etag"]
+    assert operator.deployment(created["id"])["status"] == "awaiting_approval"
+    fresh = admin.call("POST", f"{path}/approve", None, headers={"If-Match": tag})
+    assert fresh.status == 200 and fresh.body["status"] in ("approved", "executing", "verifying", "completed"), fresh
 
 
 def test_twenty_concurrent_deployments_all_complete_with_a_complete_audit_trail(root: Http):
@@ -864,10 +1019,47 @@ def test_openapi_document_lists_the_api_and_the_intent_body_schema(local_cloud):
     assert reply.body["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
 
 
+SECRET_ANSWERS = {"/api/v1/auth/login", "/api/v1/auth/tokens", "/api/v1/auth/refresh"}
+
+
+def test_openapi_document_is_the_typed_contract(local_cloud):
+    """Generated from the routes: OpenAPI 3.1, the local server URL, bearer auth, query parameters, and for every
+    operation its success schema and each error status with the error model."""
+    document = Http(local_cloud.api_url).call("GET", "/openapi.json", token="").body
+    assert document["openapi"] == "3.1.0" and document["servers"] == [{"url": "/"}]
+    assert document["security"] == [{"bearer": []}]
+    listing = document["paths"]["/api/v1/deployments"]["get"]
+    assert {p["name"] for p in listing["parameters"] if p["in"] == "query"} == {"status", "environment", "limit",
+                                                                                "offset"}
+    error_ref = {"$ref": "#/components/schemas/ErrorBody"}
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            statuses = operation["responses"]
+            assert any(s.startswith("2") for s in statuses), (method, path)
+            for status, response in statuses.items():
+                if status.startswith(("4", "5")):
+                    assert response["content"]["application/json"]["schema"] == error_ref or path == \
+                        "/health/ready", (method, path, status)
+            if path.startswith("/api/v1/") and path != "/api/v1/auth/login":
+                assert {"401", "429"} <= set(statuses), (method, path)
+            keyed = "idempotency-key" in {p["name"] for p in operation.get("parameters", [])}
+            if method == "post" and path.startswith("/api/v1/"):
+                # Answers holding a secret (a token) are never stored for replay, so those routes take no key.
+                assert keyed == (path not in SECRET_ANSWERS), path
+    create = document["paths"]["/api/v1/deployments"]["post"]["responses"]["201"]
+    assert "Location" in create["headers"]
+    assert create["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/DeploymentOut"}
+    swagger = Http(local_cloud.api_url).call("GET", "/docs", token="").body
+    assert '"url": "/"' in swagger and '"bearer"' in swagger  # Swagger UI embeds the same document
+
+
 def test_swagger_ui_is_served_as_html_without_a_token(local_cloud):
     reply = Http(local_cloud.api_url).call("GET", "/docs", token="")
     assert reply.status == 200 and reply.headers["content-type"].startswith("text/html"), reply
     assert "swagger" in reply.body.lower()
+    as_json = Http(local_cloud.api_url).call("GET", "/docs?format=json", token="")
+    assert as_json.status == 200 and as_json.body["paths"] == Http(local_cloud.api_url).call(
+        "GET", "/openapi.json", token="").body["paths"]
 
 
 @pytest.mark.parametrize("path", ["/health", "/health/live"])

@@ -1,8 +1,12 @@
 """Powertools Idempotency on Redis: a repeated invocation with the same key returns the first result.
 
 Step tasks are keyed by (deployment, step): Step Functions may deliver a task twice, and a repeat must neither
-apply again nor record a second attempt. Failures are not stored, so a Retry really runs again. Deployment
-creation is keyed by the client's Idempotency-Key (the database's unique key stays the final guard).
+apply again nor record a second attempt. Failures are not stored, so a Retry really runs again.
+
+API requests: every authenticated POST with an `Idempotency-Key` header is keyed by (caller, method and path, key),
+so one user's key never answers another user's request; the stored response is replayed with
+`Idempotent-Replayed: true`, and the same key with another body is refused. Deployment creation also keeps the
+database's unique key as the final guard.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from .domain.errors import IdempotencyKeyReused, LockBusy, LockStoreUnavailable
 
 F = TypeVar("F", bound=Callable[..., Any])
 RESULT_TTL_SECONDS = 24 * 3600
+REPLAYED_HEADER = "Idempotent-Replayed"
 
 
 class _CacheLayerKeepingValidation(CachePersistenceLayer):
@@ -48,12 +53,14 @@ def _store() -> CachePersistenceLayer:
     return _CacheLayerKeepingValidation(client=get_redis())
 
 
-def idempotent(key_path: str, *, data_keyword: str, payload_path: str | None = None) -> Callable[[F], F]:
+def idempotent(key_path: str, *, data_keyword: str, payload_path: str | None = None,
+               response_hook: Callable[[Any, DataRecord], Any] | None = None) -> Callable[[F], F]:
     """Make `fn(**{data_keyword: model})` idempotent on the JMESPath `key_path` of that model. With `payload_path`,
     a repeat whose payload there differs from the first is refused (IdempotencyValidationError)."""
 
     config = IdempotencyConfig(event_key_jmespath=key_path, expires_after_seconds=RESULT_TTL_SECONDS,
-                               raise_on_no_idempotency_key=True, payload_validation_jmespath=payload_path)
+                               raise_on_no_idempotency_key=True, payload_validation_jmespath=payload_path,
+                               response_hook=response_hook)
 
     def decorate(fn: F) -> F:
         guarded: Callable[..., Any] | None = None
@@ -75,17 +82,22 @@ def idempotent(key_path: str, *, data_keyword: str, payload_path: str | None = N
                 raise LockStoreUnavailable(type(exc).__name__) from exc
 
         # Handlers call `fn.config.register_lambda_context(context)`: an in-progress record then expires with
-        # the invocation instead of blocking retries for the whole TTL.
+        # the invocation (a crash or timeout frees the key after the Lambda timeout instead of the whole TTL).
         wrapper.config = config  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorate
 
 
-def once_per_client_key() -> Callable[[F], F]:
-    """For deployment creation taking `request=` (tenant_id, idempotency_key, body): a client's retry with the same
-    Idempotency-Key gets the first response; the same key with another body is refused."""
-    return idempotent("[tenant_id, idempotency_key]", data_keyword="request", payload_path="body")
+def _replayed(response: dict[str, Any], _: DataRecord) -> dict[str, Any]:
+    return {**response, "headers": {**(response.get("headers") or {}), REPLAYED_HEADER: "true"}}
+
+
+@idempotent("[scope, route, key]", data_keyword="request", payload_path="body", response_hook=_replayed)
+def once_per_request_key(request: dict[str, Any], run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """For API requests: `request` is {scope (the caller), route ("POST /path"), key, body}; `run` answers the
+    request as a JSON-able {status, headers, body}, which a retry gets back."""
+    return run()
 
 
 def once_per_step(operation: str) -> Callable[[F], F]:

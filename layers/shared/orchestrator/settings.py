@@ -80,6 +80,7 @@ class Settings:
     # Bearer tokens: the HS256 key in clear (local) or in a Secrets Manager secret {"key": ...} (AWS).
     jwt_secret_value: str | None = field(default=None, repr=False)
     jwt_secret_arn: str | None = None
+    jwt_previous_secret_value: str | None = field(default=None, repr=False)
     jwt_issuer: str = "multicloud-orchestrator"
     jwt_audience: str = "orchestrator-api"
     token_ttl_seconds: int = 3600
@@ -119,6 +120,7 @@ class Settings:
             max_concurrency=min(40, _number(env, "MAX_CONCURRENCY", 10, int, 1)),
             jwt_secret_value=_text(env, "JWT_SECRET"),
             jwt_secret_arn=_text(env, "JWT_SECRET_ARN"),
+            jwt_previous_secret_value=_text(env, "JWT_PREVIOUS_SECRET"),
             jwt_issuer=_text(env, "JWT_ISSUER", "multicloud-orchestrator"),
             jwt_audience=_text(env, "JWT_AUDIENCE", "orchestrator-api"),
             token_ttl_seconds=_number(env, "TOKEN_TTL_SECONDS", 3600, int, 60),
@@ -137,18 +139,24 @@ class Settings:
 
     def jwt_secret(self) -> str:
         """The token signing key. Resolved on use, never stored in the settings' repr or logged."""
+        return self.jwt_keys()[0]
+
+    def jwt_keys(self) -> tuple[str, str | None]:
+        """(the key that signs, the previous key that still verifies during a rotation): JWT_SECRET and
+        JWT_PREVIOUS_SECRET, or the secret's "key" and "previous_key"."""
         if self.jwt_secret_value:
-            key = self.jwt_secret_value
+            key, previous = self.jwt_secret_value, self.jwt_previous_secret_value
         elif self.jwt_secret_arn:
             from .adapters.aws.secrets import get_secret_json
 
-            key = str(get_secret_json(self.jwt_secret_arn, region=self.aws_region,
-                                      timeout_seconds=self.aws_timeout_seconds).get("key", ""))
+            secret = get_secret_json(self.jwt_secret_arn, region=self.aws_region,
+                                     timeout_seconds=self.aws_timeout_seconds)
+            key, previous = str(secret.get("key", "")), secret.get("previous_key") or None
         else:
             raise SettingsError("set JWT_SECRET or JWT_SECRET_ARN")
-        if len(key) < 32:
-            raise SettingsError("the JWT signing key must be at least 32 characters")
-        return key
+        if len(key) < 32 or (previous is not None and len(str(previous)) < 32):
+            raise SettingsError("the JWT signing keys must be at least 32 characters")
+        return key, (str(previous) if previous else None)
 
     def bootstrap_admin(self) -> BootstrapAdmin | None:
         """The admin to create on a fresh install, if one is configured."""

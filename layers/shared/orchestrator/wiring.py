@@ -7,10 +7,12 @@ inside the builders so that a function needing only tokens (the authorizer) neve
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from functools import lru_cache
 
 from .auth.tokens import TokenSettings
+from .ports.tokens import TokenStore
 from .settings import Settings, get_settings
 from .usecases.services import Services
 
@@ -54,11 +56,35 @@ def services() -> Services:
     )
 
 
-@lru_cache(maxsize=1)
+# Keys are read again after this long, so a rotation in the secret reaches warm functions within it.
+KEYS_TTL_SECONDS = 300
+_keys: tuple[float, TokenSettings] | None = None
+
+
 def token_settings() -> TokenSettings:
-    settings = get_settings()
-    return TokenSettings(secret=settings.jwt_secret(), issuer=settings.jwt_issuer, audience=settings.jwt_audience,
-                         ttl_seconds=settings.token_ttl_seconds)
+    global _keys
+    with _lock:
+        if _keys is None or time.monotonic() - _keys[0] > KEYS_TTL_SECONDS:
+            settings = get_settings()
+            key, previous = settings.jwt_keys()
+            _keys = (time.monotonic(), TokenSettings(
+                secret=key, previous_secret=previous, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
+                ttl_seconds=settings.token_ttl_seconds))
+        return _keys[1]
+
+
+def _forget_keys() -> None:
+    global _keys
+    _keys = None
+
+
+@lru_cache(maxsize=1)
+def token_store() -> TokenStore:
+    """What the authorizer needs beyond the keys: API tokens and logged-out sessions (PostgreSQL only)."""
+    from .adapters.postgres.pool import get_database
+    from .adapters.postgres.tokens import PgTokenStore
+
+    return PgTokenStore(get_database(get_settings()))
 
 
 def probes() -> dict[str, Callable[[], None]]:
@@ -81,10 +107,11 @@ def reset() -> None:
 
     with _lock:
         services.cache_clear()
-        token_settings.cache_clear()
+        _forget_keys()
+        token_store.cache_clear()
         get_settings.cache_clear()
         close_database()
         close_redis()
 
 
-__all__ = ["Settings", "probes", "reset", "services", "token_settings"]
+__all__ = ["Settings", "probes", "reset", "services", "token_settings", "token_store"]

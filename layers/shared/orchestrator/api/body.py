@@ -94,10 +94,6 @@ def _check(document: Any) -> None:
         raise ValidationFailed(sorted(errors, key=lambda e: e.location))
 
 
-def storable(text: str) -> bool:
-    return not _UNSTORABLE.search(text)
-
-
 def is_json(content_type: str | None) -> bool:
     """application/json, with parameters (charset) or a +json suffix. A body without Content-Type is read as JSON,
     as most JSON APIs do; one that says it is something else is refused."""

@@ -69,5 +69,7 @@ def to_http(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
                 headers["Retry-After"] = "5"
             else:
                 message = str(exc)
+            if status == 503:
+                headers.setdefault("Retry-After", "1")  # a busy lock or a request still in progress
             return status, error_body(message, code, details), headers
     raise exc

@@ -7,6 +7,7 @@ from typing import Any
 from ..domain.lifecycle import Deployment, DeploymentStatus, DomainEvent
 from ..domain.resources import CloudResource
 from ..domain.steps import StepRun, StepStatus
+from ..domain.tokens import ApiToken
 from ..domain.users import User
 from ..drift.report import DriftReport
 from ..planning.plan import Plan, StepAction
@@ -110,6 +111,12 @@ def resource_view(resource: CloudResource) -> dict[str, Any]:
         "tags": resource.tags, "deployment_id": resource.deployment_id, "stack": resource.stack,
         "version": resource.version, "updated_at": _time(resource.updated_at),
     }
+
+
+def token_view(token: ApiToken) -> dict[str, Any]:
+    """Never the secret: only the creation answer adds it."""
+    return {"id": token.id, "name": token.name, "role": token.role.value, "created_at": _time(token.created_at),
+            "expires_at": _time(token.expires_at), "revoked_at": _time(token.revoked_at)}
 
 
 def user_view(user: User) -> dict[str, Any]:

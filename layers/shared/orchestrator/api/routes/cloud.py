@@ -1,28 +1,46 @@
+from typing import Annotated
+
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
+from ...domain.users import Permission
 from ...usecases import cloud_console as uc
+from ...usecases.requests import ResourcePatch
 from ...wiring import services
-from ..context import current_user, json_body, query_text
+from ..context import current_user
+from ..guard import requires
+from ..params import ID_TEXT, IdText
+from ..schemas import ResourceList, ResourceOut, responses
 from ..views import resource_view
 
 router = APIGatewayRouter()
 TAGS = ["simulated cloud"]
+ResourceId = Annotated[str, Path(description="The resource's id", min_length=1, max_length=64, pattern=ID_TEXT)]
 
 
-@router.get("/cloud/resources", summary="The simulated cloud's inventory", tags=TAGS)
-def resources():
-    deployment_id = query_text(router, "deployment_id")
+@router.get("/cloud/resources", operation_id="listResources", summary="The simulated cloud's inventory",
+            tags=TAGS,
+            responses=responses(200, "Resources of the caller's tenant", 304, 401, 403, 422, 429, 503))
+@requires(Permission.CLOUD_READ)
+def resources(deployment_id: Annotated[IdText | None, Query(description="Only this deployment's")] = None
+              ) -> ResourceList:
     items = uc.list_resources(services(), current_user(router), deployment_id=deployment_id)
     return {"items": [resource_view(r) for r in items]}
 
 
-@router.patch("/cloud/resources/<resource_id>", summary="Change a resource out of band (causes drift)", tags=TAGS)
-def patch(resource_id: str):
-    return resource_view(uc.patch_resource(services(), current_user(router), resource_id, json_body(router)))
+@router.patch("/cloud/resources/<resource_id>", operation_id="patchResource",
+              summary="Change a resource out of band (causes drift)", tags=TAGS,
+              responses=responses(200, "The changed resource", 400, 401, 403, 404, 415, 422, 429, 503))
+@requires(Permission.CLOUD_WRITE)
+def patch(resource_id: ResourceId, change: Annotated[ResourcePatch, Body()]) -> ResourceOut:
+    return resource_view(uc.patch_resource(services(), current_user(router), resource_id, change))
 
 
-@router.delete("/cloud/resources/<resource_id>", summary="Delete a resource out of band (causes drift)", tags=TAGS)
-def delete(resource_id: str):
+@router.delete("/cloud/resources/<resource_id>", operation_id="deleteResource",
+               summary="Delete a resource out of band (causes drift)", tags=TAGS,
+               responses=responses(204, "Deleted", 401, 403, 404, 422, 429, 503, empty=True))
+@requires(Permission.CLOUD_WRITE)
+def delete(resource_id: ResourceId) -> None:
     uc.delete_resource(services(), current_user(router), resource_id)
-    return Response(status_code=204, content_type="application/json", body="")
+    return Response(status_code=204, content_type=None, body="")

@@ -1,0 +1,267 @@
+"""The API's response contract as pydantic models: routes declare them, Powertools validates every response against
+them and publishes them in /openapi.json. `views.py` builds the values from domain objects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..domain.lifecycle import DeploymentStatus
+from ..domain.users import Role
+
+# Each documented error status, with when it happens (the same words serve every route).
+ERROR_STATUSES: dict[int, str] = {
+    304: "Not modified: the resource still has the ETag sent in If-None-Match",
+    400: "The body is not UTF-8 JSON, or nests deeper than 32 levels",
+    401: "Missing, invalid, expired or revoked bearer token",
+    403: "The caller's role lacks the permission",
+    404: "No such record in the caller's tenant",
+    409: "The action does not apply to the record's current state, or a concurrent change won",
+    412: "If-Match names another version than the current one",
+    415: "The body is not application/json",
+    422: "Invalid fields, query parameters or headers; every one is listed in details",
+    429: "Too many requests or failed logins; see Retry-After",
+    503: "A dependency (PostgreSQL, Redis, Step Functions) is unavailable; see Retry-After",
+}
+
+
+class ErrorBody(BaseModel):
+    """Every error the API answers: a human message, a stable code, and details where there are some."""
+
+    message: str
+    code: str
+    details: Any = None
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FieldErrorOut(_Out):
+    loc: list[str | int]
+    location: str
+    msg: str
+    type: str
+
+
+class AccessToken(_Out):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int = Field(description="Seconds until the token expires")
+
+
+class TokenCreated(_Out):
+    id: str
+    name: str
+    role: Role
+    created_at: str
+    expires_at: str
+    token: str = Field(description="The secret: shown in this answer only, never again")
+
+
+class TokenOut(_Out):
+    id: str
+    name: str
+    role: Role
+    created_at: str
+    expires_at: str
+    revoked_at: str | None = Field(description="When it was revoked; null while it is not")
+
+
+class TokenList(_Out):
+    items: list[TokenOut]
+
+
+class UserOut(_Out):
+    id: str
+    username: str
+    email: str
+    role: Role
+    tenant_id: str
+    is_active: bool
+
+
+class PlanStepOut(_Out):
+    step_id: str
+    name: str
+    action: str
+    provider: str
+    resource_type: str
+    resource_identifier: str
+    dependencies: list[str]
+    estimated_duration_seconds: int
+    wave: int
+    changed_paths: list[str]
+    monthly_cost: float
+    region: str
+    owner_stack: str | None = Field(description="The stack that owned the live resource when the plan was made")
+
+
+class PlanOut(_Out):
+    plan_id: str
+    step_count: int
+    waves: list[list[str]]
+    steps: list[PlanStepOut]
+    critical_path: list[str]
+    critical_path_seconds: int
+    cost_breakdown: dict[str, float]
+    blocked: bool
+    estimated_total_duration_seconds: int
+    estimated_monthly_cost: float
+    risk_assessment: str
+    risk_reasons: list[str]
+    policy: dict[str, Any]
+    requires_approval: bool
+    auto_approve_overridden: bool
+    reasoning: str
+
+
+class StepResultOut(_Out):
+    step_id: str
+    status: str
+    attempt_number: int
+    provider_resource_id: str | None
+    error_message: str | None
+    duration_seconds: float | None
+    action: str
+    resource_identifier: str
+    wave: int
+    rolled_back: bool
+
+
+class ApprovalOut(_Out):
+    required: bool
+    requested_at: str | None
+    decided_by: str | None
+    decided_at: str | None
+    comment: str | None
+
+
+class DeploymentSummaryOut(_Out):
+    id: str
+    name: str
+    description: str
+    status: DeploymentStatus
+    environment: str
+    strategy: str
+    providers: list[str]
+    tenant_id: str
+    initiated_by: str
+    created_at: str | None
+    updated_at: str | None
+    execution_arn: str | None
+    error_message: str | None
+    resource_count: int
+
+
+class DeploymentOut(DeploymentSummaryOut):
+    progress_percentage: float
+    plan: PlanOut | None
+    step_results: list[StepResultOut]
+    approval: ApprovalOut
+
+
+class DeploymentPage(_Out):
+    items: list[DeploymentSummaryOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class EventOut(_Out):
+    at: str | None
+    type: str
+    actor: str
+    from_status: DeploymentStatus | None
+    to_status: DeploymentStatus | None
+    detail: dict[str, Any]
+    correlation_id: str
+
+
+class EventList(_Out):
+    items: list[EventOut]
+
+
+class ResourceOut(_Out):
+    id: str
+    resource_identifier: str
+    provider: str
+    region: str
+    resource_type: str
+    name: str
+    provider_resource_id: str | None
+    properties: dict[str, Any]
+    tags: dict[str, str]
+    deployment_id: str | None = Field(description="The deployment that last wrote it")
+    stack: str | None = Field(description="The stack (deployment name) that owns it; null when made by hand")
+    version: int = Field(description="Bumped by every write")
+    updated_at: str | None
+
+
+class ResourceList(_Out):
+    items: list[ResourceOut]
+
+
+class DriftItemOut(_Out):
+    drift_type: str
+    resource_identifier: str
+    property_path: str | None
+    expected_value: Any
+    actual_value: Any
+    severity: str
+
+
+class DriftReportOut(_Out):
+    id: str
+    tenant_id: str
+    deployment_id: str
+    scan_type: str
+    items: list[DriftItemOut]
+    created_at: str
+    remediation_deployment_id: str | None
+    has_drift: bool
+    critical_count: int
+    high_count: int
+    medium_count: int
+    low_count: int
+    max_severity: str | None
+    summary: str
+
+
+class DriftReportList(_Out):
+    items: list[DriftReportOut]
+
+
+class Liveness(_Out):
+    status: str
+
+
+class Readiness(_Out):
+    status: str
+    checks: dict[str, dict[str, Any]]
+
+
+def responses(success: int, description: str, *errors: int, headers: dict[str, Any] | None = None,
+              empty: bool = False, links: dict[str, Any] | None = None) -> dict[int, dict[str, Any]]:
+    """The `responses=` of a route: its success (schema from the return annotation) and each error it can answer,
+    with the error model. 422 is always there (an unknown query parameter); 401 and 429 apply to every route behind
+    the authorizer, so callers list them too."""
+    documented: dict[int, dict[str, Any]] = {success: {"description": description}}
+    errors = tuple(sorted({*errors, 422}))
+    if headers:
+        documented[success]["headers"] = headers
+    if empty:
+        documented[success]["content"] = {}
+    if links:
+        documented[success]["links"] = links
+    for status in errors:
+        if status == 304:
+            documented[304] = {"description": ERROR_STATUSES[304], "content": {}}
+            continue
+        documented[status] = {"description": ERROR_STATUSES[status],
+                              "content": {"application/json": {"model": ErrorBody}}}
+        if status in (429, 503):
+            documented[status]["headers"] = {"Retry-After": {"description": "Seconds to wait before retrying",
+                                                             "schema": {"type": "integer"}}}
+    return documented
