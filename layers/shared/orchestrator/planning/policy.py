@@ -305,7 +305,7 @@ def evaluate(context: PolicyContext, rules: Sequence[PolicyRule] = RULES) -> Pol
                                               "resource_identifier": hit.resource_identifier, "severity": severity})
             (violations if severity == "block" else warnings).append(finding)
         overridden = overridden or (rule.requires_approval and bool(hits))
-    report = trusted(PolicyReport, {"violations": violations, "warnings": warnings})
+    report = trusted(PolicyReport, {"violations": violations, "warnings": warnings, "overridable": []})
     return PolicyResult(report, overridden)
 
 

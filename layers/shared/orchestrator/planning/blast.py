@@ -1,0 +1,138 @@
+"""Blast radius: for every step that updates or destroys a resource, what depends on it, transitively, inside the
+intent and across the tenant's inventory (resources of other stacks whose recorded dependencies name it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .plan import PlanStep, StepAction
+
+CHANGING = frozenset({StepAction.UPDATE, StepAction.DESTROY})
+# A step's view lists this many dependents (a plan of 5,000 updates stays small enough to store); counts cover all.
+LISTED = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Dependent:
+    """An inventory record that depends on others: its identifier, what it depends on, where it runs."""
+
+    identifier: str
+    dependencies: Sequence[str]
+    provider: str
+    environment: str
+    stack: str | None
+
+
+def blast_radius(steps: Sequence[PlanStep], environment: str, inventory: Iterable[Dependent],
+                 stack: str) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
+    """(one entry per changing step, and per destroyed resource the dependents outside this plan's stack).
+
+    The intent's own dependencies replace what the inventory recorded for the resources it names; records this plan
+    destroys depend on nothing any more.
+    """
+    changing = [s for s in steps if s.action in CHANGING]
+    if not changing:
+        return [], {}
+    in_plan = {s.resource_identifier: s for s in steps}
+    where: dict[str, tuple[str, str, bool]] = {}  # identifier -> (provider, environment, outside this stack)
+    reverse: dict[str, list[str]] = {}
+    for step in steps:
+        if step.action is StepAction.DESTROY:
+            continue
+        identifier = step.resource_identifier
+        where[identifier] = (step.provider, environment, False)
+        for dependency in step.resource["dependencies"]:
+            reverse.setdefault(dependency, []).append(identifier)
+    for record in inventory:
+        if record.identifier in in_plan:
+            continue
+        where[record.identifier] = (record.provider, record.environment, record.stack != stack)
+        for dependency in record.dependencies:
+            reverse.setdefault(dependency, []).append(record.identifier)
+
+    # Descendant sets as bitmasks (Python ints), memoised bottom-up: a union is one OR and a count one bit_count, so
+    # 5,000 resources with deep dependency chains stay within milliseconds. Bit i stands for names[-1 - i]: the
+    # highest bit is the first name, so the binary text of a mask lists names in order without reversing it.
+    names = sorted(where.keys() | reverse.keys() | {s.resource_identifier for s in changing})
+    count = len(names)
+    bit_of = {identifier: 1 << (count - 1 - n) for n, identifier in enumerate(names)}
+    providers = _group_masks(names, where, 0)
+    environments = _group_masks(names, where, 1)
+    foreign = _group_masks(names, where, 2).get(True, 0)
+    closures: dict[str, int] = {}  # each node's own bit and all its descendants'
+
+    entries, outside = [], {}
+    # Dependents come later in step order: from the last step back, each one's children are already memoised.
+    for step in reversed(changing):
+        root = step.resource_identifier
+        found = _descendants(root, reverse, bit_of, closures)
+        if not found:
+            continue
+        entries.append({"resource": root, "action": step.action.value,
+                        "dependents": _first(found, names, LISTED),
+                        "counts": {"total": found.bit_count(),
+                                   "by_provider": _counts(found, providers),
+                                   "by_environment": _counts(found, environments)}})
+        if step.action is StepAction.DESTROY and (elsewhere := found & foreign):
+            outside[root] = _first(elsewhere, names, LISTED)
+    entries.reverse()
+    return entries, outside
+
+
+def _group_masks(names: Sequence[str], where: Mapping[str, tuple], field: int) -> dict[Any, int]:
+    """Per value of where[name][field], the mask of the names holding it: built as binary text, one int() each."""
+    texts: dict[Any, bytearray] = {}
+    for n, name in enumerate(names):
+        facts = where.get(name)
+        if facts is not None:
+            texts.setdefault(facts[field], bytearray(b"0" * len(names)))[n] = ord("1")
+    return {key: int(text, 2) for key, text in sorted(texts.items(), key=lambda item: str(item[0]))}
+
+
+def _descendants(root: str, reverse: Mapping[str, list[str]], bit_of: Mapping[str, int],
+                 closures: dict[str, int]) -> int:
+    """The bitmask of everything that depends on `root`, transitively (iterative post-order; a cycle in the
+    inventory is cut where it closes). Memoises each visited node's closure (itself and its descendants)."""
+    children = reverse.get(root, ())
+    if all(child in closures for child in children):
+        found = 0
+        for child in children:
+            found |= closures[child]
+        closures[root] = found | bit_of[root]
+        return found & ~bit_of[root]
+    on_path: set[str] = {root}
+    stack: list[tuple[str, int]] = [(root, 0)]
+    while stack:
+        node, position = stack[-1]
+        children = reverse.get(node, ())
+        if position < len(children):
+            stack[-1] = (node, position + 1)
+            child = children[position]
+            if child not in closures and child not in on_path:
+                on_path.add(child)
+                stack.append((child, 0))
+            continue
+        found = 0
+        for child in children:
+            found |= closures.get(child, 0)
+        closures[node] = found | bit_of[node]
+        on_path.discard(node)
+        stack.pop()
+    return closures[root] & ~bit_of[root]
+
+
+def _counts(found: int, groups: Mapping[str, int]) -> dict[str, int]:
+    return {key: n for key, mask in groups.items() if (n := (found & mask).bit_count())}
+
+
+def _first(mask: int, names: Sequence[str], limit: int) -> list[str]:
+    """The first `limit` names whose bits are set, found in the mask's binary text in C rather than bit by bit."""
+    bits = format(mask, "b")
+    offset = len(names) - len(bits)  # the text starts at the highest bit set
+    listed, position = [], bits.find("1")
+    while position >= 0 and len(listed) < limit:
+        listed.append(names[offset + position])
+        position = bits.find("1", position + 1)
+    return listed
