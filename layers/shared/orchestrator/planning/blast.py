@@ -11,7 +11,7 @@ from .plan import PlanStep, StepAction
 
 CHANGING = frozenset({StepAction.UPDATE, StepAction.DESTROY})
 # A step's view lists this many dependents (a plan of 5,000 updates stays small enough to store); counts cover all.
-LISTED = 20
+LISTED = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,37 +58,57 @@ def blast_radius(steps: Sequence[PlanStep], environment: str, inventory: Iterabl
     names = sorted(where.keys() | reverse.keys() | {s.resource_identifier for s in changing})
     count = len(names)
     bit_of = {identifier: 1 << (count - 1 - n) for n, identifier in enumerate(names)}
-    providers = _group_masks(names, where, 0)
-    environments = _group_masks(names, where, 1)
-    foreign = _group_masks(names, where, 2).get(True, 0)
+    providers, environments, outsiders = _group_masks(names, where)
+    foreign = outsiders.get(True, 0)
     closures: dict[str, int] = {}  # each node's own bit and all its descendants'
 
     entries, outside = [], {}
     # Dependents come later in step order: from the last step back, each one's children are already memoised.
     for step in reversed(changing):
         root = step.resource_identifier
-        found = _descendants(root, reverse, bit_of, closures)
+        children = reverse.get(root)
+        if children is None:  # nothing depends on it
+            closures[root] = bit_of[root]
+            continue
+        found = 0
+        for child in children:
+            closure = closures.get(child)
+            if closure is None:  # not seen yet (another stack's record, or a cycle): walk from here
+                found = _descendants(root, reverse, bit_of, closures)
+                break
+            found |= closure
+        else:
+            closures[root] = found | bit_of[root]
+            found &= ~bit_of[root]
         if not found:
             continue
+        total = found.bit_count()
         entries.append({"resource": root, "action": step.action.value,
                         "dependents": _first(found, names, LISTED),
-                        "counts": {"total": found.bit_count(),
-                                   "by_provider": _counts(found, providers),
-                                   "by_environment": _counts(found, environments)}})
+                        "counts": {"total": total,
+                                   "by_provider": _counts(found, providers, total),
+                                   "by_environment": _counts(found, environments, total)}})
         if step.action is StepAction.DESTROY and (elsewhere := found & foreign):
             outside[root] = _first(elsewhere, names, LISTED)
     entries.reverse()
     return entries, outside
 
 
-def _group_masks(names: Sequence[str], where: Mapping[str, tuple], field: int) -> dict[Any, int]:
-    """Per value of where[name][field], the mask of the names holding it: built as binary text, one int() each."""
-    texts: dict[Any, bytearray] = {}
+def _group_masks(names: Sequence[str], where: Mapping[str, tuple]) -> list[dict[Any, int]]:
+    """Per field of `where` (provider, environment, outside the stack), per value, the mask of the names holding it:
+    built as binary text, one int() each."""
+    texts: list[dict[Any, bytearray]] = [{}, {}, {}]
+    size = len(names)
     for n, name in enumerate(names):
         facts = where.get(name)
         if facts is not None:
-            texts.setdefault(facts[field], bytearray(b"0" * len(names)))[n] = ord("1")
-    return {key: int(text, 2) for key, text in sorted(texts.items(), key=lambda item: str(item[0]))}
+            for field, value in enumerate(facts):
+                text = texts[field].get(value)
+                if text is None:
+                    text = texts[field][value] = bytearray(b"0" * size)
+                text[n] = 49  # "1"
+    return [{key: int(text, 2) for key, text in sorted(group.items(), key=lambda item: str(item[0]))}
+            for group in texts]
 
 
 def _descendants(root: str, reverse: Mapping[str, list[str]], bit_of: Mapping[str, int],
@@ -123,14 +143,16 @@ def _descendants(root: str, reverse: Mapping[str, list[str]], bit_of: Mapping[st
     return closures[root] & ~bit_of[root]
 
 
-def _counts(found: int, groups: Mapping[str, int]) -> dict[str, int]:
+def _counts(found: int, groups: Mapping[str, int], total: int) -> dict[str, int]:
+    if len(groups) == 1:  # one provider or environment in all: every dependent is in it
+        return {key: total for key in groups}
     return {key: n for key, mask in groups.items() if (n := (found & mask).bit_count())}
 
 
 def _first(mask: int, names: Sequence[str], limit: int) -> list[str]:
-    """The first `limit` names whose bits are set, found in the mask's binary text in C rather than bit by bit."""
-    bits = format(mask, "b")
-    offset = len(names) - len(bits)  # the text starts at the highest bit set
+    """The first `limit` names whose bits are set, found in the mask's binary text by C's find, not bit by bit."""
+    bits = format(mask, "b")  # starts at the highest bit set, which stands for names[len(names) - len(bits)]
+    offset = len(names) - len(bits)
     listed, position = [], bits.find("1")
     while position >= 0 and len(listed) < limit:
         listed.append(names[offset + position])

@@ -50,12 +50,17 @@ class FreezeWindowIn(BaseModel):
             return self
         if None in recurring:
             raise ValueError("a window needs starts_at and ends_at, or cron, duration_minutes and timezone")
-        if not croniter.is_valid(self.cron) or len(self.cron.split()) != 5:
+        if len(self.cron.split()) != 5 or not croniter.is_valid(self.cron):
             raise ValueError(f"cron '{self.cron}' is not a five-field cron expression")
         try:
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
+            zone = ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             raise ValueError(f"timezone '{self.timezone}' is not an IANA time zone") from None
+        try:  # valid syntax may still never fire ("0 0 31 2 *"): planning must never meet such a window
+            croniter(self.cron, datetime.now(zone)).get_prev(datetime)
+            croniter(self.cron, datetime.now(zone)).get_next(datetime)
+        except Exception:  # noqa: BLE001 - croniter raises several kinds for expressions that never match
+            raise ValueError(f"cron '{self.cron}' never fires") from None
         return self
 
 
