@@ -52,7 +52,8 @@ def test_advisory_soft_mandatory_and_mandatory_policies_each_decide_their_plans(
                {"property": "size", "in": ["small"], "resource_types": ["queue"]})
     add_policy(tenant_admin, "us-east-only", "mandatory", {"allowed_regions": ["us-east-1"]})
     viewer = tenant_admin.create_user("viewer", tenant)
-    assert len(viewer.call("GET", "/api/v1/policies").body["items"]) == 3
+    listed = {p["name"] for p in viewer.call("GET", "/api/v1/policies").body["items"]}
+    assert {"cost-center-tag", "small-queues", "us-east-only"} <= listed and len(listed) == 3 + 6  # + the defaults
     assert viewer.call("POST", "/api/v1/policies", {"name": "x", "enforcement": "advisory",
                                                     "rule": {"max_steps": 1}}).status == 403
 
@@ -93,7 +94,8 @@ def test_advisory_soft_mandatory_and_mandatory_policies_each_decide_their_plans(
 
 def test_a_policy_added_between_plan_and_execution_stops_the_run(tenant_admin: Api, operator: Api):
     created = operator.deploy(stack("late", queue("late-q"), auto_approve=False))
-    assert operator.wait_for(created["id"], "awaiting_approval")["plan"]["policy_results"] == []
+    planned = operator.wait_for(created["id"], "awaiting_approval")["plan"]["policy_results"]
+    assert planned and {r["result"] for r in planned} == {"passed"}
     add_policy(tenant_admin, "no-changes", "mandatory", {"max_steps": 0})
     assert operator.call("POST", f"/api/v1/deployments/{created['id']}/approve", {}).status == 200
     stopped = operator.wait_for(created["id"], TERMINAL)
@@ -117,6 +119,33 @@ def test_rules_are_validated_on_write_naming_the_bad_part_and_can_be_replaced_an
     assert tenant_admin.call("GET", f"/api/v1/policies/{policy['id']}").body["rule"] == {"max_monthly_cost": 50}
     assert tenant_admin.call("DELETE", f"/api/v1/policies/{policy['id']}").status == 204
     assert tenant_admin.call("GET", f"/api/v1/policies/{policy['id']}").status == 404
+
+
+def test_the_built_in_rules_are_each_tenants_default_set_visible_editable_and_deletable(tenant_admin: Api,
+                                                                                        operator: Api):
+    defaults = {p["name"]: p for p in operator.call("GET", "/api/v1/policies").body["items"]}
+    assert set(defaults) == {"database-encryption", "monthly-cost-ceiling", "production-destroys",
+                             "production-owner-tag", "production-storage-not-public", "resource-size-known"}
+    assert defaults["database-encryption"]["rule"] == {"builtin": "database-encryption"}
+    assert defaults["database-encryption"]["enforcement"] == "mandatory"
+    plaintext = {"resource_type": "database", "provider": "aws", "region": "us-east-1", "name": "plain",
+                 "properties": {"size": "small", "encrypted": False}, "tags": {"team": "web"}}
+    blocked = operator.wait_for(operator.deploy(stack("plain", plaintext))["id"], TERMINAL)
+    assert blocked["status"] == "failed" and results(blocked)["database-encryption"]["result"] == "blocked"
+
+    encryption = defaults["database-encryption"]
+    assert tenant_admin.call("PUT", f"/api/v1/policies/{encryption['id']}",
+                             {**{k: encryption[k] for k in ("name", "description", "rule", "environments")},
+                              "enforcement": "advisory"}).status == 200
+    assert tenant_admin.call("DELETE", f"/api/v1/policies/{defaults['resource-size-known']['id']}").status == 204
+    odd = {**plaintext, "name": "odd", "properties": {"size": "gigantic", "encrypted": False}}
+    allowed = operator.wait_for(operator.deploy(stack("plain", odd))["id"], TERMINAL)
+    assert allowed["status"] == "completed"
+    assert results(allowed)["database-encryption"]["result"] == "advisory"
+    assert "resource-size-known" not in results(allowed)
+    assert "resource-size-known" not in {w["rule_id"] for w in allowed["plan"]["policy"]["warnings"]}
+    # Deleted stays deleted: the defaults are written once per tenant.
+    assert "resource-size-known" not in {p["name"] for p in operator.call("GET", "/api/v1/policies").body["items"]}
 
 
 def add_window(api: Api, **window) -> dict:

@@ -14,6 +14,11 @@ CREATE TABLE policies (
     updated_at  timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT policies_name_key UNIQUE (tenant_id, name)
 );
+-- Tenants whose default policy set (the built-in rules) was written: once, so deleting a default keeps it deleted.
+CREATE TABLE policy_defaults (
+    tenant_id  text PRIMARY KEY CHECK (tenant_id <> ''),
+    seeded_at  timestamptz NOT NULL DEFAULT now()
+);
 CREATE TRIGGER policies_touch BEFORE UPDATE ON policies FOR EACH ROW EXECUTE FUNCTION orch_touch_updated_at();
 
 CREATE TABLE freeze_windows (

@@ -129,3 +129,23 @@ def test_a_destroy_other_stacks_depend_on_waits_for_an_override_and_max_blast_ra
                       dependents=others,
                       policies=compile_policies([policy({"max_blast_radius": 0})]))
     assert plan.blocked and plan.policy_results[0]["resources"] == ["aws/us-east-1/queue/old"]
+
+
+def test_the_default_set_runs_the_built_in_rules_re_graded_by_enforcement():
+    from orchestrator.planning.policies import default_policies
+
+    unencrypted = res("db", "database", properties={"size": "small", "encrypted": False})
+    defaults = [TenantPolicy(id=f"d{n}", **p.model_dump()) for n, p in enumerate(default_policies())]
+    plan = build_plan(intent(unencrypted), deployment_id=DEPLOYMENT, policies=compile_policies(defaults))
+    outcome = {r["policy"]: r["result"] for r in plan.policy_results}
+    assert plan.blocked and outcome["database-encryption"] == "blocked" and outcome["resource-size-known"] == "passed"
+    assert outcome["production-owner-tag"] == "passed"  # the rule itself looks at production only
+
+    graded = [p.model_copy(update={"enforcement": "soft_mandatory"}) if p.name == "database-encryption" else p
+              for p in defaults]
+    plan = build_plan(intent(unencrypted), deployment_id=DEPLOYMENT, policies=compile_policies(graded))
+    assert not plan.blocked and plan.soft_blocked
+    assert [f.rule_id for f in plan.policy.overridable] == ["database-encryption"]
+    plan = build_plan(intent(unencrypted), deployment_id=DEPLOYMENT, policies=compile_policies(
+        [p for p in defaults if p.name != "database-encryption"]))
+    assert not plan.blocked and not plan.soft_blocked and "database-encryption" not in str(plan.policy)

@@ -22,8 +22,8 @@ from .diff import classify, destroyed, index_live, spec_identifier
 from .estimates import estimate, total_duration_seconds
 from .freeze import CHANGE_FREEZE, FreezeWindow, freeze_message
 from .plan import Plan, PlanStep, PolicyFinding, PolicyReport, RiskLevel, StepAction, trusted
-from .policies import CompiledPolicy, PlanFacts, evaluate_policies
-from .policy import PolicyContext, PolicyResult, evaluate
+from .policies import CompiledPolicy, evaluate_policy_set
+from .policy import PolicyContext, PolicyResult
 from .risk import RiskAssessment, assess_risk
 
 # Enum members as plain text, without the per-access cost of `.value`.
@@ -42,7 +42,7 @@ def idempotency_key(deployment_id: str, plan_id: str, step_id: str, action: str)
 
 
 def build_plan(intent: DeploymentIntent, *, deployment_id: str, live: Sequence[CloudResource] = (),
-               plan_id: str | None = None, stack: str | None = None, policies: Sequence[CompiledPolicy] = (),
+               plan_id: str | None = None, stack: str | None = None, policies: Sequence[CompiledPolicy] | None = None,
                dependents: Sequence[Dependent] = (),
                freeze: tuple[FreezeWindow, datetime] | None = None,
                referenced: Mapping[str, str | None] | None = None) -> Plan:
@@ -133,11 +133,10 @@ def build_plan(intent: DeploymentIntent, *, deployment_id: str, live: Sequence[C
 
     blast, dependents_elsewhere = blast_radius(steps, intent.environment.value, dependents, stack)
     risk = assess_risk(intent.environment, steps, blast)
-    policy = evaluate(PolicyContext(intent.environment, intent.auto_approve, steps, total_cents / 100, stack))
-    results = evaluate_policies(policies, intent.environment, PlanFacts(
-        steps, total_cents / 100, {entry["resource"]: entry["counts"]["total"] for entry in blast}))
-    policy = _with_tenant_findings(policy, results, dependents_elsewhere, freeze,
-                                   _references(resources, identifiers, referenced or {}))
+    policy, results = evaluate_policy_set(
+        policies, PolicyContext(intent.environment, intent.auto_approve, steps, total_cents / 100, stack),
+        {entry["resource"]: entry["counts"]["total"] for entry in blast})
+    policy = _with_findings(policy, dependents_elsewhere, freeze, _references(resources, identifiers, referenced or {}))
     soft_blocked = bool(policy.report.overridable) and not policy.blocked
     requires_approval = not intent.auto_approve or policy.auto_approve_overridden or soft_blocked
     figures = _Figures(total_seconds, critical, total_cents, dict(sorted(cents_by_provider.items())))
@@ -156,7 +155,6 @@ def build_plan(intent: DeploymentIntent, *, deployment_id: str, live: Sequence[C
 
 
 DEPENDENTS_EXIST = "dependents_exist"
-_SEVERITY = {"advisory": "warn", "soft_blocked": "soft_block", "blocked": "block"}
 
 
 REFERENCE_MISSING = "reference_missing"
@@ -181,26 +179,15 @@ def _references(resources: Sequence[Any], identifiers: Sequence[str],
     return found
 
 
-def _with_tenant_findings(policy: PolicyResult, results: list[dict[str, Any]], elsewhere: dict[str, list[str]],
-                          freeze: tuple[FreezeWindow, datetime] | None,
-                          references: list[PolicyFinding]) -> PolicyResult:
-    """The built-in rules' report plus a finding per tenant-policy hit, destroyed resource other stacks depend on,
-    change freeze in force, and cross-stack reference."""
-    if not (results or elsewhere or freeze or references):
+def _with_findings(policy: PolicyResult, elsewhere: dict[str, list[str]], freeze: tuple[FreezeWindow, datetime] | None,
+                   references: list[PolicyFinding]) -> PolicyResult:
+    """The policies' report plus a finding per destroyed resource other stacks depend on, change freeze in force,
+    and cross-stack reference."""
+    if not (elsewhere or freeze or references):
         return policy
     found: dict[str, list[PolicyFinding]] = {"block": [], "soft_block": [], "warn": []}
     for finding in references:
         found[finding.severity].append(finding)
-    for result in results:
-        severity = _SEVERITY.get(result["result"])
-        if severity is None:
-            continue
-        hits = result["resources"] or [None]
-        for identifier in hits:
-            what = f"{identifier} does not satisfy" if identifier else "the plan does not satisfy"
-            found[severity].append(PolicyFinding(
-                rule_id=result["policy"], resource_identifier=identifier, severity=severity,
-                message=f"{what} policy '{result['policy']}' ({result['enforcement']})"))
     for identifier, dependents in elsewhere.items():
         found["soft_block"].append(PolicyFinding(
             rule_id=DEPENDENTS_EXIST, resource_identifier=identifier, severity="soft_block",

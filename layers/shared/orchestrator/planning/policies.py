@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ..domain.catalogue import REGIONS, Environment, Provider, ResourceType
 from ..domain.errors import FieldError, ValidationFailed
-from .plan import PlanStep, StepAction
+from .plan import PlanStep, PolicyFinding, PolicyReport, StepAction, trusted
+from .policy import ALWAYS, DEFAULT_SET, RULES, PolicyContext, PolicyResult, evaluate
 
 Enforcement = Literal["advisory", "soft_mandatory", "mandatory"]
 PolicyOutcome = Literal["passed", "advisory", "soft_blocked", "blocked"]
@@ -57,6 +58,24 @@ class PlanFacts:
 
 
 Check = Callable[[PlanFacts], list[str]]  # the identifiers hit; [""] for a plan-wide hit
+BUILTIN_IDS = frozenset(rule.id for rule in DEFAULT_SET)
+
+
+@dataclass(frozen=True, slots=True)
+class Builtin:
+    """A rule of `policy.DEFAULT_SET`, run by `policy.evaluate` with its own outcomes, which the policy's
+    enforcement then re-grades."""
+
+    rule_id: str
+
+    def __call__(self, facts: PlanFacts) -> list[str]:
+        return []
+
+
+def default_policies() -> list[PolicyIn]:
+    """A tenant's set before it changes anything: today's built-in rules, each with its own outcomes."""
+    return [PolicyIn(name=rule.id, description=rule.description, enforcement="mandatory",
+                     rule={"builtin": rule.id}) for rule in DEFAULT_SET]
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +139,11 @@ def compile_rule(rule: Any) -> Check:
     """The rule as a check, or `ValidationFailed` naming the bad part (locations start with "rule")."""
     if not isinstance(rule, dict) or not rule:
         raise ValidationFailed([FieldError(("rule",), "must be an object holding one rule")])
+    if "builtin" in rule:
+        _only(rule, {"builtin"})
+        if rule["builtin"] not in BUILTIN_IDS:
+            raise _fail("builtin", msg=f"must be one of {', '.join(sorted(BUILTIN_IDS))}")
+        return Builtin(rule["builtin"])
     if "allowed_providers" in rule:
         _only(rule, {"allowed_providers"})
         providers = _text_list(rule, "allowed_providers", frozenset(Provider))
@@ -155,7 +179,8 @@ def compile_rule(rule: Any) -> Check:
         _only(rule, {"max_steps"})
         most = _number(rule, "max_steps", integer=True)
         return lambda facts: [""] if sum(s.action != StepAction.NO_OP for s in facts.steps) > most else []
-    raise ValidationFailed([FieldError(("rule",), "names no known rule: one of allowed_providers, allowed_regions, "
+    raise ValidationFailed([FieldError(("rule",), "names no known rule: one of builtin, allowed_providers, "
+                                                  "allowed_regions, "
                                                   "allowed_resource_types, property, tag_required, max_monthly_cost, "
                                                   "max_blast_radius, max_steps")])
 
@@ -205,15 +230,76 @@ def compile_policies(policies: Sequence[TenantPolicy]) -> list[CompiledPolicy]:
             for p in policies]
 
 
+# How an enforcement level re-grades a built-in rule's own outcomes: mandatory keeps them.
+_GRADE: dict[str, dict[str, str]] = {"mandatory": {}, "soft_mandatory": {"block": "soft_block"},
+                                     "advisory": {"block": "warn", "soft_block": "warn"}}
+_RESULT_OF_SEVERITY = {"block": "blocked", "soft_block": "soft_blocked", "warn": "advisory"}
+
+
 def evaluate_policies(policies: Sequence[CompiledPolicy], environment: Environment,
                       facts: PlanFacts) -> list[dict[str, Any]]:
-    """One result per policy that applies here: passed, or its enforcement's outcome with the resources hit."""
+    """One result per declarative policy that applies here: passed, or its enforcement's outcome with the resources
+    hit. (Built-in rules need the whole plan context: `evaluate_policy_set`.)"""
     results = []
     for policy in policies:
-        if not policy.applies_to(environment):
+        if not policy.applies_to(environment) or isinstance(policy.check, Builtin):
             continue
         hits = policy.check(facts)
         results.append({"policy": policy.name, "policy_id": policy.id, "enforcement": policy.enforcement,
                         "result": RESULT_OF[policy.enforcement] if hits else "passed",
                         "resources": [h for h in hits if h]})
     return results
+
+
+def evaluate_policy_set(policies: Sequence[CompiledPolicy] | None, context: PolicyContext,
+                        blast_radius: dict[str, int]) -> tuple[PolicyResult, list[dict[str, Any]]]:
+    """The plan's findings and one result per policy that applies. `None` (no tenant set loaded: tests, benches)
+    runs every built-in rule with its own outcomes; a set runs the always-on rules, the built-ins it names (re-graded
+    by their policy's enforcement) and its declarative rules."""
+    if policies is None:
+        return evaluate(context), []
+    applicable = [p for p in policies if p.applies_to(context.environment)]
+    builtin = {}
+    for p in applicable:
+        if isinstance(p.check, Builtin):
+            builtin.setdefault(p.check.rule_id, p)
+    base = evaluate(context, [rule for rule in RULES if rule.id in ALWAYS or rule.id in builtin])
+    found: dict[str, list[PolicyFinding]] = {"block": [], "soft_block": [], "warn": []}
+    hits: dict[str, list[tuple[str, str | None]]] = {}
+    for finding in [*base.report.violations, *base.report.warnings]:
+        owner = builtin.get(finding.rule_id)
+        if owner is not None:
+            severity = _GRADE[owner.enforcement].get(finding.severity, finding.severity)
+            hits.setdefault(finding.rule_id, []).append((severity, finding.resource_identifier))
+            if severity != finding.severity:
+                finding = finding.model_copy(update={"severity": severity})
+        found[finding.severity].append(finding)
+    facts = PlanFacts(context.steps, context.monthly_cost, blast_radius)
+    declarative = iter(evaluate_policies(applicable, context.environment, facts))
+    results = []
+    for policy in applicable:
+        if not isinstance(policy.check, Builtin):
+            result = next(declarative)
+            severity = _SEVERITY.get(result["result"])
+            if severity is not None:
+                for identifier in result["resources"] or [None]:
+                    what = f"{identifier} does not satisfy" if identifier else "the plan does not satisfy"
+                    found[severity].append(PolicyFinding(
+                        rule_id=policy.name, resource_identifier=identifier, severity=severity,
+                        message=f"{what} policy '{policy.name}' ({policy.enforcement})"))
+        elif builtin[policy.check.rule_id] is policy:
+            graded = hits.get(policy.check.rule_id, [])
+            severities = {severity for severity, _ in graded}
+            outcome = next((_RESULT_OF_SEVERITY[s] for s in ("block", "soft_block", "warn") if s in severities),
+                           "passed")
+            result = {"policy": policy.name, "policy_id": policy.id, "enforcement": policy.enforcement,
+                      "result": outcome, "resources": [r for _, r in graded if r]}
+        else:
+            continue
+        results.append(result)
+    report = trusted(PolicyReport, {"violations": found["block"], "warnings": found["warn"],
+                                    "overridable": found["soft_block"]})
+    return PolicyResult(report, base.auto_approve_overridden), results
+
+
+_SEVERITY = {"advisory": "warn", "soft_blocked": "soft_block", "blocked": "block"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from ..planning.freeze import FreezeWindow, FreezeWindowIn
@@ -9,8 +10,8 @@ from ..planning.policies import PolicyIn, TenantPolicy
 
 
 class PolicyStore(Protocol):
-    def policies(self, tenant_id: str) -> list[TenantPolicy]:
-        """By name."""
+    def policies(self, tenant_id: str, defaults: Sequence[PolicyIn] = ()) -> list[TenantPolicy]:
+        """By name. The first read of a tenant writes `defaults` into its set (only ever once)."""
         ...
 
     def add_policy(self, tenant_id: str, policy: PolicyIn, actor: str) -> TenantPolicy:

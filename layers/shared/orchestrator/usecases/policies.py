@@ -18,13 +18,14 @@ from ..planning.freeze import FreezeWindow, FreezeWindowIn, freeze_finding, free
 from ..planning.plan import Plan
 from ..planning.policies import (
     CompiledPolicy,
-    PlanFacts,
     PolicyIn,
     TenantPolicy,
     compile_policies,
-    evaluate_policies,
+    default_policies,
+    evaluate_policy_set,
     validate_policy,
 )
+from ..planning.policy import PolicyContext
 from .access import load_deployment, require
 from .requests import _Body
 from .services import Services
@@ -41,7 +42,7 @@ class OverrideBody(_Body):
 
 def list_policies(svc: Services, user: User) -> list[TenantPolicy]:
     require(user, Permission.DEPLOYMENT_READ)
-    return svc.policies.policies(user.tenant_id)
+    return svc.policies.policies(user.tenant_id, default_policies())
 
 
 def get_policy(svc: Services, user: User, policy_id: str) -> TenantPolicy:
@@ -103,7 +104,7 @@ def tenant_policies(svc: Services, tenant_id: str) -> list[CompiledPolicy]:
     """Loaded once per plan. Every stored rule compiled when it was written; one that no longer does (a rule kind
     withdrawn since) is logged and skipped rather than failing every plan of the tenant."""
     compiled = []
-    for policy in svc.policies.policies(tenant_id):
+    for policy in svc.policies.policies(tenant_id, default_policies()):
         try:
             compiled.extend(compile_policies([policy]))
         except ValidationFailed:
@@ -124,9 +125,10 @@ def execution_gate(svc: Services, deployment: Deployment, plan: Plan, now: datet
     now = now or utcnow()
     environment = deployment.intent.environment
     overridden = deployment.approval.overridden_by is not None
-    facts = PlanFacts(plan.steps, plan.estimated_monthly_cost,
-                      {entry["resource"]: entry["counts"]["total"] for entry in plan.blast_radius})
-    results = evaluate_policies(tenant_policies(svc, deployment.tenant_id), environment, facts)
+    context = PolicyContext(environment, deployment.intent.auto_approve, plan.steps, plan.estimated_monthly_cost,
+                            deployment.intent.name)
+    _, results = evaluate_policy_set(tenant_policies(svc, deployment.tenant_id), context,
+                                     {entry["resource"]: entry["counts"]["total"] for entry in plan.blast_radius})
     stopping = [r for r in results if r["result"] == "blocked" or (r["result"] == "soft_blocked" and not overridden)]
     if stopping:
         names = ", ".join(f"'{r['policy']}' ({r['result']})" for r in stopping)

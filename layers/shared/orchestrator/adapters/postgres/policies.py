@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -36,9 +37,23 @@ class PgPolicyStore:
         with self._db.connection() as conn:
             return conn.cursor(row_factory=dict_row).execute(sql, args).fetchall()
 
-    def policies(self, tenant_id: str) -> list[TenantPolicy]:
-        return [_policy(r) for r in self._rows(f"SELECT {_POLICY} FROM policies WHERE tenant_id = %s ORDER BY name",
-                                               (tenant_id,))]
+    def policies(self, tenant_id: str, defaults: Sequence[PolicyIn] = ()) -> list[TenantPolicy]:
+        with self._db.connection() as conn:
+            if defaults:
+                # One statement: the marker and the defaults commit together, once per tenant ever.
+                conn.execute("""
+                    WITH marked AS (
+                        INSERT INTO policy_defaults (tenant_id) VALUES (%s) ON CONFLICT DO NOTHING RETURNING tenant_id
+                    )
+                    INSERT INTO policies (id, tenant_id, name, description, enforcement, rule, created_by)
+                    SELECT d.id, m.tenant_id, d.name, d.description, d.enforcement, d.rule, 'default'
+                    FROM marked m, jsonb_to_recordset(%s::jsonb)
+                        AS d(id uuid, name text, description text, enforcement text, rule jsonb)
+                    ON CONFLICT (tenant_id, name) DO NOTHING""",
+                             (tenant_id, Jsonb([{"id": new_id(), **p.model_dump(mode="json")} for p in defaults])))
+            rows = conn.cursor(row_factory=dict_row).execute(
+                f"SELECT {_POLICY} FROM policies WHERE tenant_id = %s ORDER BY name", (tenant_id,)).fetchall()
+        return [_policy(r) for r in rows]
 
     def add_policy(self, tenant_id: str, policy: PolicyIn, actor: str) -> TenantPolicy:
         try:
