@@ -248,7 +248,8 @@ def test_blast_radius_and_dependents_reach_across_stacks(tenant_admin: Api, oper
     updated = operator.wait_for(operator.deploy(changed)["id"], TERMINAL)
     [radius] = updated["plan"]["blast_radius"]
     assert radius["resource"] == net and radius["action"] == "update"
-    assert radius["dependents"] == ["aws/us-east-1/queue/app-q", "gcp/us-central1/database/core-db"]
+    # Nearest first: the intent's own dependent, then the other stack's (each depends on the network directly).
+    assert radius["dependents"] == ["gcp/us-central1/database/core-db", "aws/us-east-1/queue/app-q"]
     assert radius["counts"] == {"total": 2, "by_provider": {"aws": 1, "gcp": 1},
                                 "by_environment": {"staging": 2}}
 

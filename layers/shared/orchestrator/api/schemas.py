@@ -115,7 +115,7 @@ class BlastCountsOut(_Out):
 class BlastRadiusOut(_Out):
     resource: str
     action: str
-    dependents: list[str] = Field(description="The first 50 dependents by identifier; counts cover them all")
+    dependents: list[str] = Field(description="Up to 10 dependents, nearest first; counts cover them all")
     counts: BlastCountsOut
 
 

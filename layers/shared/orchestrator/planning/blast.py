@@ -10,7 +10,8 @@ from typing import Any
 from .plan import PlanStep, StepAction
 
 CHANGING = frozenset({StepAction.UPDATE, StepAction.DESTROY})
-# A step's view lists this many dependents (a plan of 5,000 updates stays small enough to store); counts cover all.
+# A step's view lists this many dependents, nearest first (a plan of 5,000 updates stays small enough to store);
+# its counts cover them all.
 LISTED = 10
 
 
@@ -35,27 +36,40 @@ def blast_radius(steps: Sequence[PlanStep], environment: str, inventory: Iterabl
     changing = [s for s in steps if s.action in CHANGING]
     if not changing:
         return [], {}
-    in_plan = {s.resource_identifier: s for s in steps}
-    where: dict[str, tuple[str, str, bool]] = {}  # identifier -> (provider, environment, outside this stack)
+    step_of = {s.resource_identifier: s for s in steps}
     reverse: dict[str, list[str]] = {}
     for step in steps:
-        if step.action is StepAction.DESTROY:
-            continue
-        identifier = step.resource_identifier
-        where[identifier] = (step.provider, environment, False)
-        for dependency in step.resource["dependencies"]:
-            reverse.setdefault(dependency, []).append(identifier)
+        if step.action is not StepAction.DESTROY:
+            for dependency in step.resource["dependencies"]:
+                reverse.setdefault(dependency, []).append(step.resource_identifier)
+    recorded: dict[str, Dependent] = {}
     for record in inventory:
-        if record.identifier in in_plan:
-            continue
-        where[record.identifier] = (record.provider, record.environment, record.stack != stack)
-        for dependency in record.dependencies:
-            reverse.setdefault(dependency, []).append(record.identifier)
+        if record.identifier not in step_of:
+            recorded[record.identifier] = record
+            for dependency in record.dependencies:
+                reverse.setdefault(dependency, []).append(record.identifier)
+
+    # Only what the changes reach is indexed: a plan touching a few resources pays for their dependents alone.
+    roots = [s.resource_identifier for s in changing]
+    reached = set(roots)
+    pending = list(roots)
+    while pending:
+        for child in reverse.get(pending.pop(), ()):
+            if child not in reached:
+                reached.add(child)
+                pending.append(child)
+    where: dict[str, tuple[str, str, bool]] = {}  # identifier -> (provider, environment, outside this stack)
+    for identifier in reached:
+        step = step_of.get(identifier)
+        if step is not None and step.action is not StepAction.DESTROY:
+            where[identifier] = (step.provider, environment, False)
+        elif (record := recorded.get(identifier)) is not None:
+            where[identifier] = (record.provider, record.environment, record.stack != stack)
 
     # Descendant sets as bitmasks (Python ints), memoised bottom-up: a union is one OR and a count one bit_count, so
     # 5,000 resources with deep dependency chains stay within milliseconds. Bit i stands for names[-1 - i]: the
     # highest bit is the first name, so the binary text of a mask lists names in order without reversing it.
-    names = sorted(where.keys() | reverse.keys() | {s.resource_identifier for s in changing})
+    names = sorted(reached)
     count = len(names)
     bit_of = {identifier: 1 << (count - 1 - n) for n, identifier in enumerate(names)}
     providers, environments, outsiders = _group_masks(names, where)
@@ -84,7 +98,7 @@ def blast_radius(steps: Sequence[PlanStep], environment: str, inventory: Iterabl
             continue
         total = found.bit_count()
         entries.append({"resource": root, "action": step.action.value,
-                        "dependents": _first(found, names, LISTED),
+                        "dependents": _nearest(root, reverse, LISTED),
                         "counts": {"total": total,
                                    "by_provider": _counts(found, providers, total),
                                    "by_environment": _counts(found, environments, total)}})
@@ -157,4 +171,24 @@ def _first(mask: int, names: Sequence[str], limit: int) -> list[str]:
     while position >= 0 and len(listed) < limit:
         listed.append(names[offset + position])
         position = bits.find("1", position + 1)
+    return listed
+
+
+def _nearest(root: str, reverse: Mapping[str, list[str]], limit: int) -> list[str]:
+    """Up to `limit` dependents, nearest first (breadth-first from the resource): the direct ones are what an
+    approver checks first, and listing them costs no walk over the whole set."""
+    listed: list[str] = []
+    seen = {root}
+    frontier = [root]
+    while frontier:
+        following = []
+        for node in frontier:
+            for child in reverse.get(node, ()):
+                if child not in seen:
+                    seen.add(child)
+                    listed.append(child)
+                    if len(listed) == limit:
+                        return listed
+                    following.append(child)
+        frontier = following
     return listed
