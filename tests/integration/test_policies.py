@@ -264,3 +264,22 @@ def test_blast_radius_and_dependents_reach_across_stacks(tenant_admin: Api, oper
     waiting = operator.wait_for(emptied["id"], "awaiting_approval")
     [dependents] = [f for f in waiting["plan"]["policy"]["overridable"] if f["resource_identifier"] == net]
     assert dependents["rule_id"] == "dependents_exist" and "aws/us-east-1/queue/app-q" in dependents["message"]
+
+
+def test_a_drift_remediation_obeys_the_freeze_like_any_deployment(tenant_admin: Api, operator: Api):
+    applied = operator.wait_for(operator.deploy(stack("drifty", queue("drifty-q")))["id"], TERMINAL)
+    assert applied["status"] == "completed"
+    [resource] = operator.resources(applied["id"])
+    assert operator.call("PATCH", f"/api/v1/cloud/resources/{resource['id']}", {"tags": {"team": "rogue"}}).status \
+        == 200
+    report = operator.call("POST", "/api/v1/drift/scan", {"deployment_id": applied["id"]})
+    assert report.status == 200 and report.body["has_drift"], report.body
+    now = datetime.now(UTC)
+    add_window(tenant_admin, name="staging-freeze", environments=["staging"], mode="block",
+               starts_at=(now - timedelta(minutes=1)).isoformat(), ends_at=(now + timedelta(hours=2)).isoformat())
+
+    remediation = operator.call("POST", f"/api/v1/drift/reports/{report.body['id']}/remediate")
+    assert remediation.status == 201, remediation.body
+    waiting = operator.wait_for(remediation.body["id"], "awaiting_approval")
+    assert [f["rule_id"] for f in waiting["plan"]["policy"]["overridable"]] == ["change_freeze"]
+    assert "staging-freeze" in waiting["plan"]["policy"]["overridable"][0]["message"]

@@ -9,11 +9,10 @@ from typing import Any
 
 from pydantic import Field
 
-from ..domain.catalogue import Environment
 from ..domain.errors import ActionNotAllowed, NotFound, PolicyBlocked, ValidationFailed
+from ..domain.intent import DeploymentIntent
 from ..domain.lifecycle import Deployment, DeploymentStatus, EventType, utcnow
 from ..domain.users import Permission, User
-from ..planning.blast import Dependent
 from ..planning.freeze import FreezeWindow, FreezeWindowIn, freeze_finding, freeze_message
 from ..planning.plan import Plan
 from ..planning.policies import (
@@ -112,10 +111,15 @@ def tenant_policies(svc: Services, tenant_id: str) -> list[CompiledPolicy]:
     return compiled
 
 
-def plan_inputs(svc: Services, tenant_id: str, environment: Environment, now: datetime
-                ) -> tuple[list[CompiledPolicy], list[Dependent], tuple[FreezeWindow, datetime] | None]:
-    return (tenant_policies(svc, tenant_id), svc.inventory.dependents(tenant_id),
-            freeze_finding(svc.policies.freeze_windows(tenant_id), environment, now))
+def plan_inputs(svc: Services, tenant_id: str, intent: DeploymentIntent, now: datetime) -> dict[str, Any]:
+    """What `build_plan` needs beyond the stack's inventory, read once per plan: the tenant's policies, the records
+    that depend on others (blast radius), the freeze in force, and the owners of the intent's cross-stack
+    references (absent ones are missing)."""
+    references = sorted({ref for resource in intent.resources for ref in resource.references})
+    return {"policies": tenant_policies(svc, tenant_id), "dependents": svc.inventory.dependents(tenant_id),
+            "freeze": freeze_finding(svc.policies.freeze_windows(tenant_id), intent.environment, now),
+            "referenced": {ref: found.stack for ref in references
+                           if (found := svc.inventory.get(tenant_id, ref)) is not None}}
 
 
 def execution_gate(svc: Services, deployment: Deployment, plan: Plan, now: datetime | None = None) -> str | None:

@@ -60,12 +60,8 @@ def plan_deployment(svc: Services, deployment_id: str, correlation_id: str) -> d
     wanted = [spec_identifier(resource) for resource in deployment.intent.resources]
     live = svc.inventory.for_stack(deployment.tenant_id, stack, wanted)
     # Policies, the tenant's dependency records and freeze windows: read once, handed to the planner as data.
-    policies, dependents, freeze = plan_inputs(svc, deployment.tenant_id, deployment.intent.environment, utcnow())
-    references = {ref for resource in deployment.intent.resources for ref in resource.references}
-    referenced = {ref: found.stack for ref in sorted(references)
-                  if (found := svc.inventory.get(deployment.tenant_id, ref)) is not None}
-    plan = build_plan(deployment.intent, deployment_id=deployment.id, live=live, stack=stack, policies=policies,
-                      dependents=dependents, freeze=freeze, referenced=referenced)
+    plan = build_plan(deployment.intent, deployment_id=deployment.id, live=live, stack=stack,
+                      **plan_inputs(svc, deployment.tenant_id, deployment.intent, utcnow()))
     if not plan.blocked:
         held = svc.deployments.claim(deployment.tenant_id, deployment.id,
                                      [step.resource_identifier for step in plan.steps])
