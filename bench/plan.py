@@ -4,6 +4,11 @@ Prints one `name: value` line per figure (milliseconds, best of several runs):
   plan_1000_resources_ms    validate_intent(raw dict) + build_plan, against a live inventory holding about half the
   plan_5000_resources_ms    resources (a tenth of those changed) plus a few the intent no longer names
   drift_10000_resources_ms  detect_drift over 10,000 expected resources, with some removed, changed and added
+  plan_5000_resources_with_20_policies_ms  the 5,000 plan with 20 tenant policies (the 6 defaults, 14 of every
+                            declarative rule kind) and 1,000 resources of other stacks depending on the intent's
+  blast_radius_5000_resources_ms  blast_radius over the 5,000 plan (its updates and destroys), each resource
+                            depending on up to two earlier ones, plus the 1,000 dependents of other stacks
+  blast_radius_5000_updates_ms    the same where all 5,000 resources update (the worst case)
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from orchestrator.domain.intent import validate_intent  # noqa: E402
 from orchestrator.domain.resources import CloudResource  # noqa: E402
 from orchestrator.drift.detector import detect_drift  # noqa: E402
 from orchestrator.planning import build_plan  # noqa: E402
+from orchestrator.planning.blast import Dependent, blast_radius  # noqa: E402
+from orchestrator.planning.policies import TenantPolicy, compile_policies, default_policies  # noqa: E402
 
 SEED = 20_240_601
 RUNS = 15
@@ -122,6 +129,70 @@ def bench_plan(count: int) -> float:
     return best_ms(plan)
 
 
+POLICY_RULES: list[tuple[str, dict[str, Any]]] = [
+    ("advisory", {"allowed_providers": ["aws", "azure", "gcp"]}),
+    ("mandatory", {"allowed_regions": sorted(set().union(*PROVIDER_REGIONS.values()) | {"global"})}),
+    ("soft_mandatory", {"allowed_resource_types": [t.value for t in ResourceType]}),
+    ("advisory", {"property": "size", "in": list(SIZES)}),
+    ("advisory", {"property": "network.cidr", "not_in": ["0.0.0.0/0"]}),
+    ("mandatory", {"property": "encrypted", "equals": True, "resource_types": ["database"]}),
+    ("advisory", {"tag_required": "owner"}),
+    ("advisory", {"tag_required": "team", "values": [f"team-{i}" for i in range(7)]}),
+    ("advisory", {"max_steps": 100_000}),
+    ("soft_mandatory", {"max_monthly_cost": 10_000_000}),
+    ("advisory", {"max_blast_radius": 10_000}),
+]
+
+
+def bench_policies() -> list[TenantPolicy]:
+    """20 policies, as a tenant would have them: the 6 defaults (the built-in rules) and 14 of every declarative
+    rule kind."""
+    defaults = [TenantPolicy(id=f"d{n}", **p.model_dump()) for n, p in enumerate(default_policies())]
+    own = [TenantPolicy(id=f"p{n}", name=f"policy-{n}", enforcement=enforcement, rule=rule)
+           for n, (enforcement, rule) in enumerate((POLICY_RULES * 2)[:20 - len(defaults)])]
+    return defaults + own
+
+
+def other_stacks(raw: dict[str, Any], count: int = 1000, seed: int = SEED) -> list[Dependent]:
+    """Resources of other stacks, each depending on one of the intent's."""
+    rng = random.Random(seed + 5)
+    specs = raw["resources"]
+    return [Dependent(f"aws/us-east-1/queue/other-{i}",
+                      [f"{(s := rng.choice(specs))['provider']}/{s['region']}/{s['resource_type']}/{s['name']}"],
+                      "aws", rng.choice(["staging", "production"]), f"other-{i % 10}") for i in range(count)]
+
+
+def bench_plan_with_policies(count: int) -> float:
+    raw = random_intent(count)
+    live = live_inventory(raw)
+    policies = compile_policies(bench_policies())
+    dependents = other_stacks(raw)
+
+    def plan() -> None:
+        build_plan(validate_intent(raw), deployment_id=DEPLOYMENT, live=live, plan_id="bench-plan",
+                   policies=policies, dependents=dependents)
+
+    return best_ms(plan)
+
+
+def bench_blast_radius(count: int, *, all_update: bool = False) -> float:
+    """blast_radius alone over the plan the plan benchmark makes (about a twentieth of its steps update or destroy),
+    or, with `all_update`, over a plan where every resource changes (the worst case)."""
+    raw = random_intent(count)
+    live = live_inventory(raw)
+    if all_update:
+        live = [as_cloud(spec, i) for i, spec in enumerate(raw["resources"])]
+        for resource in live:
+            resource.properties["size"] = "small" if resource.properties["size"] != "small" else "large"
+    plan = build_plan(validate_intent(raw), deployment_id=DEPLOYMENT, live=live, plan_id="bench-plan")
+    dependents = other_stacks(raw)
+
+    def radius() -> None:
+        blast_radius(plan.steps, "production", dependents, raw["name"])
+
+    return best_ms(radius)
+
+
 def drift_inventories(count: int, seed: int = SEED) -> tuple[list[CloudResource], list[CloudResource]]:
     """`count` expected resources; the actual side lost 2%, had 5% changed and gained 1% created out of band."""
     rng = random.Random(seed + 3)
@@ -155,6 +226,9 @@ def main() -> None:
     print(f"plan_1000_resources_ms: {bench_plan(1000):.1f}", flush=True)
     print(f"plan_5000_resources_ms: {bench_plan(5000):.1f}", flush=True)
     print(f"drift_10000_resources_ms: {bench_drift(10_000):.1f}", flush=True)
+    print(f"plan_5000_resources_with_20_policies_ms: {bench_plan_with_policies(5000):.1f}", flush=True)
+    print(f"blast_radius_5000_resources_ms: {bench_blast_radius(5000):.1f}", flush=True)
+    print(f"blast_radius_5000_updates_ms: {bench_blast_radius(5000, all_update=True):.1f}", flush=True)
 
 
 if __name__ == "__main__":

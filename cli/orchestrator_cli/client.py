@@ -151,6 +151,27 @@ class Client:
     def drift_remediate(self, report_id: str) -> dict[str, Any]:
         return self.request("POST", f"/drift/reports/{quote(report_id)}/remediate", {})
 
+    def policies(self) -> dict[str, Any]:
+        return self.request("GET", "/policies")
+
+    def create_policy(self, policy: dict[str, Any]) -> dict[str, Any]:
+        return self.request("POST", "/policies", policy)
+
+    def replace_policy(self, policy_id: str, policy: dict[str, Any]) -> dict[str, Any]:
+        return self.request("PUT", f"/policies/{quote(policy_id)}", policy)
+
+    def delete_policy(self, policy_id: str) -> None:
+        self.request("DELETE", f"/policies/{quote(policy_id)}")
+
+    def freeze_windows(self) -> dict[str, Any]:
+        return self.request("GET", "/freeze-windows")
+
+    def create_freeze_window(self, window: dict[str, Any]) -> dict[str, Any]:
+        return self.request("POST", "/freeze-windows", window)
+
+    def delete_freeze_window(self, window_id: str) -> None:
+        self.request("DELETE", f"/freeze-windows/{quote(window_id)}")
+
     def logout(self) -> None:
         self.request("POST", "/auth/logout")
 

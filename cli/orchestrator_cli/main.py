@@ -208,6 +208,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", type=_identifier, metavar="TOKEN_ID")
     p.set_defaults(handler=cmd_token_revoke)
 
+    policy = command("policy", "The tenant's policy set: list, show, apply a file, delete (admins write)")
+    policy_commands = policy.add_subparsers(dest="policy_command", metavar="COMMAND", required=True)
+    command("list", "Every policy of your tenant", policy_commands).set_defaults(handler=cmd_policy_list)
+    p = command("show", "One policy, by name or id", policy_commands)
+    p.add_argument("name", metavar="NAME_OR_ID")
+    p.set_defaults(handler=cmd_policy_show)
+    p = command("apply", "Create the policy in FILE (YAML or JSON), or replace the one of the same name",
+                policy_commands)
+    p.add_argument("file", metavar="FILE", help="a policy document, or - for standard input")
+    p.set_defaults(handler=cmd_policy_apply)
+    p = command("delete", "Remove a policy, by name or id", policy_commands)
+    p.add_argument("name", metavar="NAME_OR_ID")
+    p.set_defaults(handler=cmd_policy_delete)
+
+    freeze = command("freeze", "Change-freeze windows: list, add, delete (admins)")
+    freeze_commands = freeze.add_subparsers(dest="freeze_command", metavar="COMMAND", required=True)
+    command("list", "Every freeze window of your tenant", freeze_commands).set_defaults(handler=cmd_freeze_list)
+    p = command("add", "Add a one-off (--starts-at, --ends-at) or recurring (--cron, --duration-minutes, "
+                       "--timezone) window", freeze_commands)
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--reason", required=True)
+    p.add_argument("--environment", action="append", dest="environments", default=[],
+                   choices=["development", "staging", "production"], help="repeat for several (default: all)")
+    p.add_argument("--mode", choices=["block", "queue"], default="block",
+                   help="block: a run due inside fails; queue: it waits for the window to close")
+    p.add_argument("--starts-at", metavar="ISO8601", help="with an offset, e.g. 2026-12-24T00:00:00+01:00")
+    p.add_argument("--ends-at", metavar="ISO8601")
+    p.add_argument("--cron", metavar="EXPR", help="five fields, e.g. '0 18 * * 5'")
+    p.add_argument("--duration-minutes", type=_positive_int)
+    p.add_argument("--timezone", metavar="ZONE", help="IANA, e.g. Europe/Berlin")
+    p.set_defaults(handler=cmd_freeze_add)
+    p = command("delete", "Remove a freeze window, by name or id", freeze_commands)
+    p.add_argument("name", metavar="NAME_OR_ID")
+    p.set_defaults(handler=cmd_freeze_delete)
+
     p = command("terraform", "The deployment as Terraform JSON, one document per provider")
     p.add_argument("id", type=_identifier, metavar="ID")
     p.add_argument("--provider", choices=PROVIDERS, help="only this provider's document")
@@ -526,6 +561,70 @@ def cmd_token_list(ctx: Context) -> int:
 def cmd_token_revoke(ctx: Context) -> int:
     ctx.client().revoke_token(ctx.args.id)
     ctx.emit({"id": ctx.args.id, "revoked": True}, lambda: ctx.out.print(f"Revoked token {ctx.args.id}."))
+    return exitcodes.OK
+
+
+def _named(items: list[dict[str, Any]], key: str, what: str) -> dict[str, Any]:
+    found = next((i for i in items if key in (i["id"], i["name"])), None)
+    if found is None:
+        raise ApiError(404, f"no {what} named or with id '{key}'", "not_found")
+    return found
+
+
+def cmd_policy_list(ctx: Context) -> int:
+    page = ctx.client().policies()
+    ctx.emit(page, lambda: ctx.out.print(render.policies_table(page["items"])))
+    return exitcodes.OK
+
+
+def cmd_policy_show(ctx: Context) -> int:
+    policy = _named(ctx.client().policies()["items"], ctx.args.name, "policy")
+    ctx.emit(policy, lambda: print_json(policy))
+    return exitcodes.OK
+
+
+def cmd_policy_apply(ctx: Context) -> int:
+    document = load_intent(ctx.args.file)
+    client = ctx.client()
+    existing = next((p for p in client.policies()["items"] if p["name"] == document.get("name")), None)
+    if existing is None:
+        stored, verb = client.create_policy(document), "created"
+    else:
+        stored, verb = client.replace_policy(existing["id"], document), "replaced"
+    ctx.emit(stored, lambda: ctx.out.print(f"Policy {stored['name']} {verb} ({stored['id']}, "
+                                           f"{stored['enforcement']})."))
+    return exitcodes.OK
+
+
+def cmd_policy_delete(ctx: Context) -> int:
+    client = ctx.client()
+    policy = _named(client.policies()["items"], ctx.args.name, "policy")
+    client.delete_policy(policy["id"])
+    ctx.emit({"id": policy["id"], "deleted": True}, lambda: ctx.out.print(f"Deleted policy {policy['name']}."))
+    return exitcodes.OK
+
+
+def cmd_freeze_list(ctx: Context) -> int:
+    page = ctx.client().freeze_windows()
+    ctx.emit(page, lambda: ctx.out.print(render.freeze_windows_table(page["items"])))
+    return exitcodes.OK
+
+
+def cmd_freeze_add(ctx: Context) -> int:
+    args = ctx.args
+    window = {"name": args.name, "reason": args.reason, "environments": args.environments, "mode": args.mode,
+              "starts_at": args.starts_at, "ends_at": args.ends_at, "cron": args.cron,
+              "duration_minutes": args.duration_minutes, "timezone": args.timezone}
+    created = ctx.client().create_freeze_window({k: v for k, v in window.items() if v is not None})
+    ctx.emit(created, lambda: ctx.out.print(f"Freeze window {created['name']} added ({created['id']})."))
+    return exitcodes.OK
+
+
+def cmd_freeze_delete(ctx: Context) -> int:
+    client = ctx.client()
+    window = _named(client.freeze_windows()["items"], ctx.args.name, "freeze window")
+    client.delete_freeze_window(window["id"])
+    ctx.emit({"id": window["id"], "deleted": True}, lambda: ctx.out.print(f"Deleted freeze window {window['name']}."))
     return exitcodes.OK
 
 

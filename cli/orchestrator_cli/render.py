@@ -25,6 +25,8 @@ STEP_STYLES = {
     "succeeded": "green", "failed": "bold red", "cancelled": "yellow", "timed_out": "red",
 }
 RISK_STYLES = {"low": "green", "medium": "yellow", "high": "bold red", "critical": "bold white on red"}
+RESULT_STYLES = {"passed": "green", "advisory": "yellow", "soft_blocked": "magenta", "blocked": "bold red"}
+NAMED = 3
 SEVERITY_STYLES = {"low": "dim", "medium": "yellow", "high": "bold red", "critical": "bold white on red"}
 STEP_DONE = frozenset({"succeeded", "failed", "cancelled", "timed_out"})
 NO_OP = "no-op"
@@ -111,11 +113,43 @@ def plan_summary(plan: dict[str, Any]) -> RenderableType:
         approval += " (auto_approve overridden by policy)"
     table.add_row("Approval", approval)
     policy = plan.get("policy") or {}
-    for kind, style in (("violations", "bold red"), ("warnings", "yellow")):
+    for result in plan.get("policy_results") or []:
+        style = RESULT_STYLES.get(result.get("result"), "")
+        hit = f" ({', '.join(result['resources'][:NAMED])})" if result.get("resources") else ""
+        table.add_row("Policy", Text(f"{result.get('policy')} [{result.get('enforcement')}]: "
+                                     f"{result.get('result')}{hit}", style=style))
+    for entry in plan.get("blast_radius") or []:
+        counts = entry.get("counts") or {}
+        spread = ", ".join(f"{k} {v}" for group in ("by_provider", "by_environment")
+                           for k, v in (counts.get(group) or {}).items())
+        table.add_row("Blast", f"{entry.get('action')} {entry.get('resource')}: "
+                               f"{plural(counts.get('total', 0), 'dependent')} ({spread})")
+    for kind, style in (("violations", "bold red"), ("overridable", "magenta"), ("warnings", "yellow")):
         for finding in policy.get(kind) or []:
             where = f" [{finding['resource_identifier']}]" if finding.get("resource_identifier") else ""
             table.add_row(kind[:-1].capitalize(),
                           Text(f"{finding.get('rule_id', '?')}: {finding.get('message', '')}{where}", style=style))
+    return table
+
+
+def policies_table(items: list[dict[str, Any]]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, title="Policies", title_justify="left")
+    for name in ("name", "enforcement", "environments", "rule", "id"):
+        table.add_column(name)
+    for p in items:
+        table.add_row(p["name"], p["enforcement"], ", ".join(p["environments"]) or "all",
+                      _short(json.dumps(p["rule"]), 60), p["id"])
+    return table
+
+
+def freeze_windows_table(items: list[dict[str, Any]]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, title="Freeze windows", title_justify="left")
+    for name in ("name", "mode", "environments", "when", "reason", "id"):
+        table.add_column(name)
+    for w in items:
+        when = (f"{w['starts_at']} to {w['ends_at']}" if w.get("starts_at")
+                else f"{w['cron']} for {w['duration_minutes']} min ({w['timezone']})")
+        table.add_row(w["name"], w["mode"], ", ".join(w["environments"]) or "all", when, w["reason"], w["id"])
     return table
 
 

@@ -16,7 +16,7 @@
 //   cancelled (reason "approval     WaitForApproval failed (timed out); ExpireApproval done; ApprovalExpired failed
 //     expired")
 //   cancelled (otherwise)           the running state (WaitForApproval: done) -> DeploymentCancelled failed
-//   execution_started               BeginExecution done                             ExecuteWaves
+//   execution_started               BeginExecution, FrozenUntil done                ExecuteWaves
 //   step_succeeded, step_failed     (one ApplyStep; a failed attempt may be retried: no change of state)
 //   verification_started            ExecuteWaves done                               VerifyDeployment
 //   verified                        VerifyDeployment done                           MarkCompleted
@@ -122,7 +122,8 @@ const HANDLERS = {
     if (current) run.set(current, current === "WaitForApproval" ? DONE : FAILED);
     run.set("DeploymentCancelled", FAILED);
   },
-  execution_started: (run) => run.settle().set("BeginExecution", DONE).set("ExecuteWaves", RUNNING),
+  execution_started: (run) => run.settle().set("BeginExecution", DONE).set("FrozenUntil", DONE)
+    .set("ExecuteWaves", RUNNING),
   step_succeeded: (run) => run.states.ExecuteWaves || run.set("ExecuteWaves", RUNNING),
   step_failed: (run) => run.states.ExecuteWaves || run.set("ExecuteWaves", RUNNING),
   verification_started: (run) => run.settle().set("ExecuteWaves", DONE).set("VerifyDeployment", RUNNING),

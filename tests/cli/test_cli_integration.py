@@ -282,3 +282,36 @@ def test_an_api_token_made_with_the_cli_serves_as_orchestrator_token_until_revok
     monkeypatch.setenv("ORCHESTRATOR_TOKEN", token["token"])
     refused = api("whoami")
     assert refused.code == exitcodes.UNAUTHORIZED, refused.out + refused.err
+
+
+def test_policy_and_freeze_commands_manage_the_tenants_set_and_the_plan_view_shows_results(api, tenant, tmp_path):
+    admin = tenant.user("admin")
+    assert api("login", "--username", admin.username, "--password-stdin", stdin=admin.password + "\n").code == 0
+    policy = {"name": "owner-tag", "description": "someone answers for it", "environments": [],
+              "enforcement": "advisory", "rule": {"tag_required": "owner"}}
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(policy))
+    created = api("policy", "apply", str(path))
+    assert created.code == 0 and "Policy owner-tag created" in created.out, created.out + created.err
+    path.write_text(yaml.safe_dump({**policy, "enforcement": "mandatory"}))
+    assert "Policy owner-tag replaced" in api("policy", "apply", str(path)).out
+    assert api("--json", "policy", "show", "owner-tag").json()["enforcement"] == "mandatory"
+    assert "owner-tag" in api("policy", "list").out
+    path.write_text(yaml.safe_dump({**policy, "name": "bad", "rule": {"allowed_regions": ["mars-1"]}}))
+    bad = api("policy", "apply", str(path))
+    assert bad.code != 0 and "rule.allowed_regions.0" in bad.err, bad.err
+
+    deployment = deploy_json(api, write_intent(tmp_path, three_cloud_intent("tagless")))
+    assert api("wait", deployment["id"], *FAST).code == exitcodes.FAILED
+    shown = api("plan", deployment["id"])
+    assert "owner-tag [mandatory]: blocked" in shown.out, shown.out
+
+    added = api("freeze", "add", "weekend", "--reason", "thin on-call", "--environment", "production",
+                "--cron", "0 18 * * 5", "--duration-minutes", "3840", "--timezone", "Europe/Berlin")
+    assert added.code == 0, added.err
+    listed = api("--json", "freeze", "list").json()["items"]
+    assert [(w["name"], w["cron"], w["timezone"]) for w in listed] == [("weekend", "0 18 * * 5", "Europe/Berlin")]
+    assert api("freeze", "delete", "weekend").code == 0
+    assert api("--json", "freeze", "list").json()["items"] == []
+    assert api("policy", "delete", "owner-tag").code == 0
+    assert api("policy", "show", "owner-tag").code == exitcodes.NOT_FOUND

@@ -337,7 +337,7 @@ def test_task_samples_take_a_deployment_from_its_plan_to_completed_and_back_to_r
     def run(name: str, **changes: Any) -> Any:
         return functions.sample(name, task_event(name, deployment, **changes)).ok()
 
-    assert run("finalize_executing.json") == {"status": "executing"}
+    assert run("finalize_executing.json") == {"status": "executing", "wait_until": None}
     steps = [step for wave in planned["waves"] for step in wave]
     assert len(steps) == 2
     for step in steps:
@@ -376,7 +376,7 @@ def test_finalize_failed_sample_records_the_failure_with_the_functions_error_mes
     assert api.call("POST", f"/api/v1/deployments/{deployment['id']}/approve").status == 200
     assert wait_execution_ended(local_cloud, deployment) == "ABORTED"
     assert functions.sample("finalize_executing.json", task_event("finalize_executing.json", deployment)).ok() == {
-        "status": "executing"}
+        "status": "executing", "wait_until": None}
     assert functions.sample("finalize_failed.json", task_event("finalize_failed.json", deployment)).ok() == {
         "status": "failed"}
     failed = api.get(deployment["id"])

@@ -203,8 +203,11 @@ function planSection(plan) {
   if (!plan) return [h("h2", {}, "Plan"), h("p", { class: "muted" }, "No plan yet: the planner has not run.")];
   const findings = [
     ...plan.policy.violations.map((f) => ({ ...f, tone: "danger" })),
+    ...(plan.policy.overridable || []).map((f) => ({ ...f, tone: "danger", note: " (an admin may override)" })),
     ...plan.policy.warnings.map((f) => ({ ...f, tone: "warning" })),
   ];
+  const results = plan.policy_results || [];
+  const radius = plan.blast_radius || [];
   return [
     h("div", { class: "card__header" }, h("h2", {}, "Plan"),
       h("span", { class: "mono muted small", title: plan.plan_id }, plan.plan_id.slice(0, 8))),
@@ -221,8 +224,24 @@ function planSection(plan) {
     findings.length
       ? h("ul", { class: "findings" }, findings.map((f) => h("li", { class: `finding finding--${f.tone}` },
         h("strong", {}, f.rule_id), " ", f.message,
-        f.resource_identifier ? h("span", { class: "mono small" }, ` (${f.resource_identifier})`) : null)))
+        f.resource_identifier ? h("span", { class: "mono small" }, ` (${f.resource_identifier})`) : null,
+        f.note || null)))
       : h("p", { class: "muted small" }, "Policy: no findings."),
+    results.length
+      ? h("ul", { class: "plain-list small", id: "policy-results" }, results.map((r) => h("li", {},
+        h("strong", {}, r.policy), ` (${r.enforcement}): ${r.result}`,
+        r.resources.length ? h("span", { class: "mono" }, ` ${r.resources.slice(0, 3).join(", ")}`) : null)))
+      : null,
+    radius.length
+      ? h("details", { class: "reasoning", id: "blast-radius" },
+        h("summary", {}, `Blast radius: ${radius.length} changed resource${radius.length === 1 ? "" : "s"} `
+          + "with dependents"),
+        h("ul", { class: "plain-list small" }, radius.map((e) => h("li", {},
+          h("span", { class: "mono" }, `${e.action} ${e.resource}`),
+          `: ${e.counts.total} dependent${e.counts.total === 1 ? "" : "s"} (`,
+          Object.entries({ ...e.counts.by_provider, ...e.counts.by_environment }).map(([k, v]) => `${k} ${v}`)
+            .join(", "), ") ", h("span", { class: "mono muted" }, e.dependents.join(", "))))))
+      : null,
     plan.reasoning ? h("details", { class: "reasoning" }, h("summary", {}, "Planner's reasoning"),
       h("p", {}, plan.reasoning)) : null,
   ];

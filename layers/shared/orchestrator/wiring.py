@@ -24,6 +24,7 @@ def services() -> Services:
     from .adapters.aws.eventbridge import EventBridgePublisher
     from .adapters.aws.stepfunctions import StepFunctionsWorkflow
     from .adapters.postgres.inventory import PgInventory, PgResultStore
+    from .adapters.postgres.policies import PgPolicyStore
     from .adapters.postgres.pool import get_database
     from .adapters.postgres.repositories import (
         PgDeploymentRepository,
@@ -46,6 +47,7 @@ def services() -> Services:
         drift=PgDriftRepository(db),
         users=PgUserRepository(db),
         inventory=inventory,
+        policies=PgPolicyStore(db),
         provider=SimulatedProvider(inventory, PgResultStore(db)),
         locks=get_lock_manager(settings),
         attempts=RedisAttemptCounter(get_redis(settings), key_prefix=settings.redis_key_prefix),

@@ -62,7 +62,7 @@ def test_step_records_the_spec_and_the_dependencies_as_step_ids():
     assert step.dependencies == ["s1"] and step.changed_paths == ["properties.size"]
     assert step.resource == {"resource_type": "compute", "provider": "aws", "region": "us-east-1", "name": "api",
                              "properties": {"size": "medium"}, "tags": {"owner": "team-a"},
-                             "dependencies": ["aws/us-east-1/network/net"], "adopt": False}
+                             "dependencies": ["aws/us-east-1/network/net"], "references": [], "adopt": False}
 
 
 def test_idempotency_key_names_deployment_plan_step_and_action():

@@ -3,7 +3,7 @@ them and publishes them in /openapi.json. `views.py` builds the values from doma
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -98,6 +98,27 @@ class PlanStepOut(_Out):
     owner_stack: str | None = Field(description="The stack that owned the live resource when the plan was made")
 
 
+class PolicyResultOut(_Out):
+    policy: str
+    policy_id: str
+    enforcement: str
+    result: Literal["passed", "advisory", "soft_blocked", "blocked"]
+    resources: list[str]
+
+
+class BlastCountsOut(_Out):
+    total: int
+    by_provider: dict[str, int]
+    by_environment: dict[str, int]
+
+
+class BlastRadiusOut(_Out):
+    resource: str
+    action: str
+    dependents: list[str] = Field(description="Up to 10 dependents, nearest first; counts cover them all")
+    counts: BlastCountsOut
+
+
 class PlanOut(_Out):
     plan_id: str
     step_count: int
@@ -115,6 +136,9 @@ class PlanOut(_Out):
     requires_approval: bool
     auto_approve_overridden: bool
     reasoning: str
+    policy_results: list[PolicyResultOut] = Field(description="Every tenant policy that applies, with its result")
+    blast_radius: list[BlastRadiusOut] = Field(description="What depends on each updated or destroyed resource")
+    soft_blocked: bool = Field(description="Waits for an admin override (POST /deployments/{id}/override)")
 
 
 class StepResultOut(_Out):
@@ -136,6 +160,8 @@ class ApprovalOut(_Out):
     decided_by: str | None
     decided_at: str | None
     comment: str | None
+    overridden_by: str | None
+    override_reason: str | None
 
 
 class DeploymentSummaryOut(_Out):
@@ -196,6 +222,7 @@ class ResourceOut(_Out):
     deployment_id: str | None = Field(description="The deployment that last wrote it")
     stack: str | None = Field(description="The stack (deployment name) that owns it; null when made by hand")
     version: int = Field(description="Bumped by every write")
+    dependencies: list[str] = Field(description="What it depends on, possibly other stacks' resources")
     updated_at: str | None
 
 
@@ -231,6 +258,36 @@ class DriftReportOut(_Out):
 
 class DriftReportList(_Out):
     items: list[DriftReportOut]
+
+
+class PolicyOut(_Out):
+    id: str
+    name: str
+    description: str
+    environments: list[str]
+    enforcement: Literal["advisory", "soft_mandatory", "mandatory"]
+    rule: dict[str, Any]
+
+
+class PolicyList(_Out):
+    items: list[PolicyOut]
+
+
+class FreezeWindowOut(_Out):
+    id: str
+    name: str
+    environments: list[str]
+    reason: str
+    mode: Literal["block", "queue"]
+    starts_at: str | None
+    ends_at: str | None
+    cron: str | None
+    duration_minutes: int | None
+    timezone: str | None
+
+
+class FreezeWindowList(_Out):
+    items: list[FreezeWindowOut]
 
 
 class Liveness(_Out):

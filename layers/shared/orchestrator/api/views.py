@@ -10,7 +10,9 @@ from ..domain.steps import StepRun, StepStatus
 from ..domain.tokens import ApiToken
 from ..domain.users import User
 from ..drift.report import DriftReport
+from ..planning.freeze import FreezeWindow
 from ..planning.plan import Plan, StepAction
+from ..planning.policies import TenantPolicy
 from ..ports.repositories import DeploymentSummary
 
 
@@ -42,6 +44,9 @@ def plan_view(plan: Plan) -> dict[str, Any]:
         "requires_approval": plan.requires_approval,
         "auto_approve_overridden": plan.auto_approve_overridden,
         "reasoning": plan.reasoning,
+        "policy_results": plan.policy_results,
+        "blast_radius": plan.blast_radius,
+        "soft_blocked": plan.soft_blocked,
     }
 
 
@@ -85,7 +90,8 @@ def deployment_view(d: Deployment, plan: Plan | None, steps: list[StepRun]) -> d
         "approval": {
             "required": approval.required, "requested_at": _time(approval.requested_at),
             "decided_by": approval.decided_by, "decided_at": _time(approval.decided_at),
-            "comment": approval.comment,
+            "comment": approval.comment, "overridden_by": approval.overridden_by,
+            "override_reason": approval.override_reason,
         },
     }
 
@@ -109,7 +115,7 @@ def resource_view(resource: CloudResource) -> dict[str, Any]:
         "region": resource.region, "resource_type": resource.resource_type.value, "name": resource.name,
         "provider_resource_id": resource.provider_resource_id, "properties": resource.properties,
         "tags": resource.tags, "deployment_id": resource.deployment_id, "stack": resource.stack,
-        "version": resource.version, "updated_at": _time(resource.updated_at),
+        "version": resource.version, "dependencies": resource.dependencies, "updated_at": _time(resource.updated_at),
     }
 
 
@@ -122,3 +128,16 @@ def token_view(token: ApiToken) -> dict[str, Any]:
 def user_view(user: User) -> dict[str, Any]:
     return {"id": user.id, "username": user.username, "email": user.email, "role": user.role.value,
             "tenant_id": user.tenant_id, "is_active": user.is_active}
+
+
+def policy_view(policy: TenantPolicy) -> dict[str, Any]:
+    return {"id": policy.id, "name": policy.name, "description": policy.description,
+            "environments": [e.value for e in policy.environments], "enforcement": policy.enforcement,
+            "rule": policy.rule}
+
+
+def freeze_window_view(window: FreezeWindow) -> dict[str, Any]:
+    return {"id": window.id, "name": window.name, "environments": [str(e) for e in window.environments],
+            "reason": window.reason, "mode": window.mode, "starts_at": _time(window.starts_at),
+            "ends_at": _time(window.ends_at), "cron": window.cron, "duration_minutes": window.duration_minutes,
+            "timezone": window.timezone}

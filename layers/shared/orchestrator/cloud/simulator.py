@@ -181,16 +181,18 @@ class SimulatedProvider:
                 id=resource_uuid(tenant_id, identifier), tenant_id=tenant_id, provider=spec.provider,
                 region=spec.region, resource_type=spec.resource_type, name=spec.name, provider_resource_id=provider_id,
                 properties=properties, tags=dict(spec.tags), deployment_id=deployment_id, stack=stack,
+                dependencies=[*spec.dependencies, *spec.references],
             ))
         elif (not property_differences(properties, spec.tags, existing.properties, existing.tags)
-              and existing.deployment_id == deployment_id and existing.stack == stack):
+              and existing.deployment_id == deployment_id and existing.stack == stack
+              and existing.dependencies == [*spec.dependencies, *spec.references]):
             action, stored = "unchanged", existing
         else:
             # Updated in place: the cloud keeps the resource's id; the applying deployment's stack now owns it.
             action = "updated"
             stored = self._inventory.upsert(existing.model_copy(update={
                 "properties": properties, "tags": dict(spec.tags), "deployment_id": deployment_id, "stack": stack,
-                "updated_at": utcnow(),
+                "dependencies": [*spec.dependencies, *spec.references], "updated_at": utcnow(),
             }))
         return ApplyOutcome(identifier=identifier, resource_id=stored.id,
                             provider_resource_id=stored.provider_resource_id, action=action, attempt=attempt,

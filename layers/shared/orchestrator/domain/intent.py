@@ -49,6 +49,9 @@ class ResourceSpec(BaseModel):
     properties: dict[str, Any] = Field(default_factory=dict)
     tags: dict[TagKey, TagValue] = Field(default_factory=dict, max_length=MAX_TAGS)
     dependencies: list[Identifier] = Field(default_factory=list, max_length=MAX_DEPENDENCIES)
+    # Cross-stack references: resources outside this intent, in the tenant's inventory, that this one depends on
+    # (as a CloudFormation import of another stack's export). The plan checks that they exist.
+    references: list[Identifier] = Field(default_factory=list, max_length=MAX_DEPENDENCIES)
     # Take the resource over from the stack that owns it (that stack then no longer updates, scans or destroys it).
     adopt: bool = False
 
@@ -106,6 +109,7 @@ _PATTERN_RULES = {
     "name": "must be 1-63 lowercase letters, digits or hyphens, start with a letter and not end with a hyphen",
     "region": "must be a region code such as us-east-1, westeurope or europe-west1",
     "dependencies": "must be a resource identifier 'provider/region/type/name'",
+    "references": "must be a resource identifier 'provider/region/type/name'",
     "tags": "tag keys and values may hold letters, digits, spaces and _ . : / = + @ -",
 }
 
@@ -219,6 +223,11 @@ def _semantic_errors(
                                          "resource of this intent", "unknown_dependency"))
             seen.add(dep)
         dependencies[ident] = res.dependencies if ident not in seen else [d for d in res.dependencies if d != ident]
+    for i, res in resources:
+        for j, ref in enumerate(res.references):
+            if ref in index_of:
+                errors.append(FieldError(("resources", i, "references", j), f"'{ref}' is a resource of this intent: "
+                                         "list it in dependencies", "internal_reference"))
 
     try:
         topological_waves(list(index_of), dependencies)

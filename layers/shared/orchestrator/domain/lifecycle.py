@@ -68,6 +68,7 @@ class EventType(StrEnum):
     # was started again because its execution had ended without an outcome.
     RESOURCE_ADOPTED = "resource_adopted"
     UNDO_SKIPPED = "undo_skipped"
+    POLICY_OVERRIDDEN = "policy_overridden"
     WORKFLOW_RESTARTED = "workflow_restarted"
     VERIFICATION_STARTED = "verification_started"
     VERIFIED = "verified"
@@ -133,6 +134,9 @@ class Approval(BaseModel):
     decided_by: str | None = None
     decided_at: datetime | None = None
     comment: str | None = None
+    # An admin's override of findings that block until overridden (soft-mandatory policies, freezes, dependents).
+    overridden_by: str | None = None
+    override_reason: str | None = None
 
 
 class Deployment(BaseModel):

@@ -28,6 +28,8 @@ class CloudResource(BaseModel):
     stack: str | None = None
     # Bumped by every write, so an apply or an undo can tell whether anybody changed the record since it looked.
     version: int = 1
+    # What it depends on (identifiers, possibly of other stacks' resources), as the applied spec said.
+    dependencies: list[str] = Field(default_factory=list)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

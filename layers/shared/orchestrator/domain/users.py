@@ -31,6 +31,8 @@ class Permission(StrEnum):
     CLOUD_READ = "cloud:read"
     CLOUD_WRITE = "cloud:write"
     USER_MANAGE = "user:manage"
+    # Policy sets and freeze windows; overriding soft-mandatory findings. Admins only.
+    POLICY_MANAGE = "policy:manage"
     SYSTEM_ADMIN = "system:admin"
 
 

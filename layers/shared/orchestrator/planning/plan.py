@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..domain.errors import NotFound
 from ..domain.severity import Severity
 
-Outcome = Literal["block", "warn"]
+# "soft_block": blocks until an admin overrides it with a reason (soft-mandatory policies, freezes, dependents).
+Outcome = Literal["block", "soft_block", "warn"]
 
 
 class StepAction(StrEnum):
@@ -43,6 +44,8 @@ class PolicyReport(BaseModel):
 
     violations: list[PolicyFinding] = Field(default_factory=list)
     warnings: list[PolicyFinding] = Field(default_factory=list)
+    # Findings an admin may override (POST /deployments/{id}/override); until then the plan waits for approval.
+    overridable: list[PolicyFinding] = Field(default_factory=list)
 
 
 class PlanStep(BaseModel):
@@ -90,6 +93,12 @@ class Plan(BaseModel):
     risk_reasons: list[str]
     policy: PolicyReport
     blocked: bool
+    # Every tenant policy that applies: {policy, policy_id, enforcement, result, resources}.
+    policy_results: list[dict[str, Any]] = Field(default_factory=list)
+    # Per updated or destroyed resource: {resource, action, dependents, counts}.
+    blast_radius: list[dict[str, Any]] = Field(default_factory=list)
+    # Blocked until an admin overrides `policy.overridable`.
+    soft_blocked: bool = False
     requires_approval: bool
     auto_approve_overridden: bool
     reasoning: str

@@ -7,8 +7,9 @@ table lookups, and plan models assembled from values derived here instead of val
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ..domain.catalogue import Provider, ResourceType
@@ -16,10 +17,13 @@ from ..domain.graph import topological_waves
 from ..domain.intent import DeploymentIntent
 from ..domain.lifecycle import new_id, utcnow
 from ..domain.resources import CloudResource
+from .blast import Dependent, blast_radius
 from .diff import classify, destroyed, index_live, spec_identifier
 from .estimates import estimate, total_duration_seconds
-from .plan import Plan, PlanStep, RiskLevel, StepAction, trusted
-from .policy import PolicyContext, PolicyResult, evaluate
+from .freeze import CHANGE_FREEZE, FreezeWindow, freeze_message
+from .plan import Plan, PlanStep, PolicyFinding, PolicyReport, RiskLevel, StepAction, trusted
+from .policies import CompiledPolicy, evaluate_policy_set
+from .policy import PolicyContext, PolicyResult
 from .risk import RiskAssessment, assess_risk
 
 # Enum members as plain text, without the per-access cost of `.value`.
@@ -38,7 +42,10 @@ def idempotency_key(deployment_id: str, plan_id: str, step_id: str, action: str)
 
 
 def build_plan(intent: DeploymentIntent, *, deployment_id: str, live: Sequence[CloudResource] = (),
-               plan_id: str | None = None, stack: str | None = None) -> Plan:
+               plan_id: str | None = None, stack: str | None = None, policies: Sequence[CompiledPolicy] | None = None,
+               dependents: Sequence[Dependent] = (),
+               freeze: tuple[FreezeWindow, datetime] | None = None,
+               referenced: Mapping[str, str | None] | None = None) -> Plan:
     """Plan `intent` against `live`: the inventory records its stack (default: the intent's name) owns, plus any
     record at an address the intent names (updated in place when unowned or adopted; blocked by policy when another
     stack owns it).
@@ -124,9 +131,14 @@ def build_plan(intent: DeploymentIntent, *, deployment_id: str, live: Sequence[C
     critical = [max(wave, key=_seconds) for wave in running if wave]
     total_cents = sum(cents_by_provider.values())
 
-    risk = assess_risk(intent.environment, steps)
-    policy = evaluate(PolicyContext(intent.environment, intent.auto_approve, steps, total_cents / 100, stack))
-    requires_approval = not intent.auto_approve or policy.auto_approve_overridden
+    blast, dependents_elsewhere = blast_radius(steps, intent.environment.value, dependents, stack)
+    risk = assess_risk(intent.environment, steps, blast)
+    policy, results = evaluate_policy_set(
+        policies, PolicyContext(intent.environment, intent.auto_approve, steps, total_cents / 100, stack),
+        {entry["resource"]: entry["counts"]["total"] for entry in blast})
+    policy = _with_findings(policy, dependents_elsewhere, freeze, _references(resources, identifiers, referenced or {}))
+    soft_blocked = bool(policy.report.overridable) and not policy.blocked
+    requires_approval = not intent.auto_approve or policy.auto_approve_overridden or soft_blocked
     figures = _Figures(total_seconds, critical, total_cents, dict(sorted(cents_by_provider.items())))
     return trusted(Plan, {
         "plan_id": plan_id, "deployment_id": deployment_id, "created_at": utcnow(), "steps": steps,
@@ -136,9 +148,59 @@ def build_plan(intent: DeploymentIntent, *, deployment_id: str, live: Sequence[C
         "cost_breakdown": {provider: cents / 100 for provider, cents in figures.cents_by_provider.items()},
         "risk_assessment": risk.level, "risk_reasons": risk.reasons, "policy": policy.report,
         "blocked": policy.blocked, "requires_approval": requires_approval,
+        "policy_results": results, "blast_radius": blast, "soft_blocked": soft_blocked,
         "auto_approve_overridden": policy.auto_approve_overridden,
         "reasoning": _reasoning(intent, steps, figures, risk, policy, requires_approval),
     })
+
+
+DEPENDENTS_EXIST = "dependents_exist"
+
+
+REFERENCE_MISSING = "reference_missing"
+CROSS_STACK_REFERENCE = "cross_stack_reference"
+
+
+def _references(resources: Sequence[Any], identifiers: Sequence[str],
+                referenced: Mapping[str, str | None]) -> list[PolicyFinding]:
+    """A finding per cross-stack reference: recorded (a warning naming the stack that owns it) or missing (blocks)."""
+    found = []
+    for spec, identifier in zip(resources, identifiers, strict=True):
+        for ref in spec.references:
+            if ref in referenced:
+                owner = referenced[ref]
+                found.append(PolicyFinding(rule_id=CROSS_STACK_REFERENCE, resource_identifier=identifier,
+                                           severity="warn", message=f"{identifier} references {ref} of "
+                                           f"{f'stack {owner!r}' if owner else 'no stack (made by hand)'}"))
+            else:
+                found.append(PolicyFinding(rule_id=REFERENCE_MISSING, resource_identifier=identifier,
+                                           severity="block", message=f"{identifier} references {ref}, which is "
+                                                                     "not in the tenant's inventory"))
+    return found
+
+
+def _with_findings(policy: PolicyResult, elsewhere: dict[str, list[str]], freeze: tuple[FreezeWindow, datetime] | None,
+                   references: list[PolicyFinding]) -> PolicyResult:
+    """The policies' report plus a finding per destroyed resource other stacks depend on, change freeze in force,
+    and cross-stack reference."""
+    if not (elsewhere or freeze or references):
+        return policy
+    found: dict[str, list[PolicyFinding]] = {"block": [], "soft_block": [], "warn": []}
+    for finding in references:
+        found[finding.severity].append(finding)
+    for identifier, dependents in elsewhere.items():
+        found["soft_block"].append(PolicyFinding(
+            rule_id=DEPENDENTS_EXIST, resource_identifier=identifier, severity="soft_block",
+            message=f"{identifier} is destroyed but other stacks depend on it: {', '.join(dependents)}"))
+    if freeze is not None:
+        window, ends = freeze
+        found["soft_block"].append(PolicyFinding(rule_id=CHANGE_FREEZE, severity="soft_block",
+                                                 message=freeze_message(window, ends)))
+    report = policy.report
+    merged = PolicyReport(violations=[*report.violations, *found["block"]],
+                          warnings=[*report.warnings, *found["warn"]],
+                          overridable=[*report.overridable, *found["soft_block"]])
+    return PolicyResult(merged, policy.auto_approve_overridden)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +269,9 @@ def _reasoning(intent: DeploymentIntent, steps: Sequence[PlanStep], figures: _Fi
     if report.violations and report.warnings:
         sentences.append(f"It also raises {_plural(len(report.warnings), 'warning')} ({_findings(report.warnings)}).")
 
+    if report.overridable and not report.violations:
+        sentences.append(f"It waits for an admin to override {_plural(len(report.overridable), 'finding')} "
+                         f"({_findings(report.overridable)}).")
     if policy.auto_approve_overridden:
         sentences.append("auto_approve is overridden in production: a person must approve the plan.")
     elif requires_approval:

@@ -285,6 +285,12 @@ RULES: tuple[PolicyRule, ...] = (
 )
 
 
+# Rules that guard ownership and approval: always on. The others are each tenant's default policy set (a policy
+# whose rule is {"builtin": <id>}), which the tenant may re-grade, scope, replace or delete.
+ALWAYS = frozenset({RESOURCE_OWNED_ELSEWHERE, "resource_adopted", "production-manual-approval"})
+DEFAULT_SET: tuple[PolicyRule, ...] = tuple(rule for rule in RULES if rule.id not in ALWAYS)
+
+
 def evaluate(context: PolicyContext, rules: Sequence[PolicyRule] = RULES) -> PolicyResult:
     violations: list[PolicyFinding] = []
     warnings: list[PolicyFinding] = []
@@ -305,7 +311,7 @@ def evaluate(context: PolicyContext, rules: Sequence[PolicyRule] = RULES) -> Pol
                                               "resource_identifier": hit.resource_identifier, "severity": severity})
             (violations if severity == "block" else warnings).append(finding)
         overridden = overridden or (rule.requires_approval and bool(hits))
-    report = trusted(PolicyReport, {"violations": violations, "warnings": warnings})
+    report = trusted(PolicyReport, {"violations": violations, "warnings": warnings, "overridable": []})
     return PolicyResult(report, overridden)
 
 

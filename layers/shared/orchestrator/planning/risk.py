@@ -15,6 +15,8 @@ MANY_DESTROYS = 10
 LARGE_PLAN_STEPS = 100
 HUGE_PLAN_STEPS = 1000
 MULTI_PROVIDER = 2
+# A change this many resources depend on (transitively, across stacks) is a risk factor of its own.
+WIDE_BLAST_RADIUS = 10
 # This many factors at once (of the five below) make a plan critical whatever their levels.
 CRITICAL_FACTORS = 4
 # How many identifiers a reason names before it summarises.
@@ -27,7 +29,8 @@ class RiskAssessment:
     reasons: list[str]
 
 
-def assess_risk(environment: Environment, steps: Sequence[PlanStep]) -> RiskAssessment:
+def assess_risk(environment: Environment, steps: Sequence[PlanStep],
+                blast_radius: Sequence[dict] = ()) -> RiskAssessment:
     destroys: list[str] = []
     database_changes: list[str] = []
     providers: set[str] = set()
@@ -59,6 +62,13 @@ def assess_risk(environment: Environment, steps: Sequence[PlanStep]) -> RiskAsse
         factors.append((RiskLevel.HIGH, f"changes {changing:,} resources (more than {HUGE_PLAN_STEPS:,})"))
     elif changing > LARGE_PLAN_STEPS:
         factors.append((RiskLevel.MEDIUM, f"changes {changing:,} resources (more than {LARGE_PLAN_STEPS:,})"))
+
+    widest = max(blast_radius, key=lambda entry: entry["counts"]["total"], default=None)
+    if widest is not None:
+        total = widest["counts"]["total"]
+        level = RiskLevel.HIGH if total >= WIDE_BLAST_RADIUS else RiskLevel.MEDIUM
+        factors.append((level, f"changes resources others depend on: {widest['resource']} has "
+                               f"{_count(['x'] * total, 'dependent')}"))
 
     if len(factors) >= CRITICAL_FACTORS:
         level = RiskLevel.CRITICAL

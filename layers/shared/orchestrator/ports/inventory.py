@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from ..domain.resources import CloudResource
+from ..planning.blast import Dependent
 
 
 class Inventory(Protocol):
@@ -27,6 +28,10 @@ class Inventory(Protocol):
 
     def for_stack(self, tenant_id: str, stack: str, identifiers: list[str]) -> list[CloudResource]:
         """The records `stack` owns plus those at `identifiers`, whoever owns them."""
+        ...
+
+    def dependents(self, tenant_id: str) -> list[Dependent]:
+        """Every record of the tenant with recorded dependencies (blast radius, cross-stack dependents)."""
         ...
 
     def patch(self, tenant_id: str, resource_id: str, properties: dict[str, Any] | None = None,

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..cloud.terraform import terraform_by_provider
 from ..domain.catalogue import Environment
-from ..domain.errors import ActionNotAllowed, DependencyUnavailable, PermissionDenied
+from ..domain.errors import ActionNotAllowed, DependencyUnavailable, PermissionDenied, PolicyBlocked
 from ..domain.intent import DeploymentIntent, validate_intent
 from ..domain.lifecycle import TRANSITIONS, Deployment, DeploymentStatus, utcnow
 from ..domain.users import Permission, User
@@ -79,6 +79,16 @@ def approve(svc: Services, user: User, deployment_id: str, payload: Any, *, corr
     require(user, Permission.DEPLOYMENT_APPROVE)  # 403 before anything about the body
     comment = parse(ApproveBody, payload).comment
     deployment = load_deployment(svc.deployments, user, deployment_id, Permission.DEPLOYMENT_APPROVE)
+    plan = svc.deployments.get_plan(deployment.id) if deployment.status == S.AWAITING_APPROVAL else None
+    if plan is not None and plan.soft_blocked and deployment.approval.overridden_by is None:
+        rules = ", ".join(sorted({f.rule_id for f in plan.policy.overridable}))
+        raise PolicyBlocked(f"the plan is blocked until an admin overrides it ({rules}): "
+                            f"POST /api/v1/deployments/{deployment.id}/override with a reason")
+    return approve_loaded(svc, user, deployment, comment, correlation_id=correlation_id)
+
+
+def approve_loaded(svc: Services, user: User, deployment: Deployment, comment: str | None, *,
+                   correlation_id: str) -> Deployment:
     _decide(deployment, user, S.APPROVED)
     token = svc.deployments.approval_token(deployment.id)
     _record_decision(deployment, user, comment)
@@ -180,7 +190,8 @@ def replan(svc: Services, user: User, deployment_id: str, *, correlation_id: str
         raise ActionNotAllowed("re-plan", "deployment", deployment.status.value, [s.value for s in REPLANNABLE])
     deployment.transition(S.PENDING, actor=user.username, correlation_id=correlation_id)
     deployment.approval = deployment.approval.model_copy(
-        update={"requested_at": None, "decided_by": None, "decided_at": None, "comment": None})
+        update={"requested_at": None, "decided_by": None, "decided_at": None, "comment": None,
+                "overridden_by": None, "override_reason": None})
     saved = svc.deployments.save(deployment)
     return _start(svc, saved, user.username, correlation_id, mode="deploy")
 

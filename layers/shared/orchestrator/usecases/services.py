@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ..cloud.simulator import SimulatedProvider
 from ..ports.inventory import Inventory
 from ..ports.locks import LockManager
+from ..ports.policies import PolicyStore
 from ..ports.repositories import DeploymentRepository, DriftRepository, StepRepository, UserRepository
 from ..ports.throttle import AttemptCounter
 from ..ports.workflow import EventPublisher, Workflow
@@ -21,6 +22,7 @@ class Services:
     drift: DriftRepository
     users: UserRepository
     inventory: Inventory
+    policies: PolicyStore
     provider: SimulatedProvider
     locks: LockManager
     attempts: AttemptCounter

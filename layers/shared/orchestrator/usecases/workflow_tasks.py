@@ -18,6 +18,7 @@ from ..planning.plan import PolicyFinding, StepAction
 from ..planning.policy import RESOURCE_CLAIMED
 from ..ports.locks import resource_lock
 from ..ports.repositories import Claim
+from .policies import execution_gate, plan_inputs
 from .services import Services
 
 S = DeploymentStatus
@@ -58,7 +59,9 @@ def plan_deployment(svc: Services, deployment_id: str, correlation_id: str) -> d
     stack = deployment.intent.name
     wanted = [spec_identifier(resource) for resource in deployment.intent.resources]
     live = svc.inventory.for_stack(deployment.tenant_id, stack, wanted)
-    plan = build_plan(deployment.intent, deployment_id=deployment.id, live=live, stack=stack)
+    # Policies, the tenant's dependency records and freeze windows: read once, handed to the planner as data.
+    plan = build_plan(deployment.intent, deployment_id=deployment.id, live=live, stack=stack,
+                      **plan_inputs(svc, deployment.tenant_id, deployment.intent, utcnow()))
     if not plan.blocked:
         held = svc.deployments.claim(deployment.tenant_id, deployment.id,
                                      [step.resource_identifier for step in plan.steps])
@@ -82,6 +85,8 @@ def plan_deployment(svc: Services, deployment_id: str, correlation_id: str) -> d
     else:
         if plan.auto_approve_overridden:
             summary["auto_approve_overridden"] = True
+        if plan.soft_blocked:
+            summary["awaiting_override"] = sorted({f.rule_id for f in plan.policy.overridable})
         deployment.approval = deployment.approval.model_copy(update={"required": plan.requires_approval})
         deployment.transition(S.PLANNED, actor=WORKFLOW, correlation_id=correlation_id, detail=summary)
     svc.deployments.save(deployment, plan=plan, steps=steps)
@@ -111,15 +116,22 @@ def request_approval(svc: Services, deployment_id: str, task_token: str, correla
 
 
 def begin_execution(svc: Services, deployment_id: str, correlation_id: str) -> dict[str, Any]:
+    """`wait_until` (ISO 8601 UTC) when a queue-mode freeze window is in force: the state machine waits until then
+    and comes back here; `PolicyBlocked` when policies or a block-mode window stop the run."""
     deployment = _load(svc, deployment_id)
     if deployment.status in (S.CANCELLED, S.ROLLING_BACK):
         raise Cancelled(f"deployment {deployment_id} was cancelled")
+    if deployment.status in (S.PLANNED, S.APPROVED):
+        plan = svc.deployments.get_plan(deployment_id)
+        wait_until = execution_gate(svc, deployment, plan) if plan is not None else None
+        if wait_until is not None:
+            return {"status": deployment.status.value, "wait_until": wait_until}
     if deployment.status == S.PLANNED:  # no person needed: the plan allowed auto-approval
         deployment.transition(S.APPROVED, actor="auto-approve", correlation_id=correlation_id)
     if deployment.status == S.APPROVED:
         deployment.transition(S.EXECUTING, actor=WORKFLOW, correlation_id=correlation_id)
         svc.deployments.save(deployment)
-    return {"status": deployment.status.value}
+    return {"status": deployment.status.value, "wait_until": None}
 
 
 def _step(svc: Services, deployment_id: str, step_id: str) -> StepRun:

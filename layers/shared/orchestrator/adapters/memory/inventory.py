@@ -12,6 +12,7 @@ from typing import Any
 
 from ...domain.lifecycle import utcnow
 from ...domain.resources import CloudResource
+from ...planning.blast import Dependent
 
 
 class InMemoryInventory:
@@ -51,6 +52,12 @@ class InMemoryInventory:
                 return False
             self._identifier_by_id.pop((tenant_id, removed.id), None)
             return True
+
+    def dependents(self, tenant_id: str) -> list[Dependent]:
+        """Environments are unknown here (no deployments table)."""
+        with self._lock:
+            return [Dependent(r.identifier, list(r.dependencies), r.provider.value, "unknown", r.stack)
+                    for (tenant, _), r in self._by_identifier.items() if tenant == tenant_id and r.dependencies]
 
     def list(self, tenant_id: str, deployment_id: str | None = None) -> list[CloudResource]:
         """The tenant's resources (only one deployment's when `deployment_id` is given), by identifier."""

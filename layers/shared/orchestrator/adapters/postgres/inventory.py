@@ -9,21 +9,24 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from orchestrator.domain.resources import CloudResource
+from orchestrator.planning.blast import Dependent
 
 from .pool import Database
 from .repositories import is_uuid
 
 _COLUMNS = """id::text, tenant_id, provider, region, resource_type, name, provider_resource_id, properties, tags,
-    deployment_id::text, stack, version, created_at, updated_at"""
+    deployment_id::text, stack, version, dependencies, created_at, updated_at"""
 
 
 _UPSERT = f"""
     INSERT INTO cloud_resources (id, tenant_id, provider, region, resource_type, name, resource_identifier,
-                                 provider_resource_id, properties, tags, deployment_id, stack, created_at)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                                 provider_resource_id, properties, tags, deployment_id, stack, dependencies,
+                                 created_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
     ON CONFLICT (tenant_id, resource_identifier) DO UPDATE SET
         provider_resource_id = EXCLUDED.provider_resource_id, properties = EXCLUDED.properties,
-        tags = EXCLUDED.tags, deployment_id = EXCLUDED.deployment_id, stack = EXCLUDED.stack
+        tags = EXCLUDED.tags, deployment_id = EXCLUDED.deployment_id, stack = EXCLUDED.stack,
+        dependencies = EXCLUDED.dependencies
     RETURNING {_COLUMNS}"""
 
 
@@ -54,7 +57,7 @@ class PgInventory:
         args = (resource.id, resource.tenant_id, resource.provider.value, resource.region,
                 resource.resource_type.value, resource.name, resource.identifier, resource.provider_resource_id,
                 Jsonb(resource.properties), Jsonb(resource.tags), resource.deployment_id, resource.stack,
-                resource.created_at)
+                resource.dependencies, resource.created_at)
         try:
             stored = self._one(_UPSERT, args)
         except psycopg.errors.UniqueViolation as exc:
@@ -94,6 +97,16 @@ class PgInventory:
                 SELECT {_COLUMNS} FROM cloud_resources WHERE tenant_id = %s AND resource_identifier = ANY(%s)
                 ORDER BY 1""", (tenant_id, stack, tenant_id, identifiers)).fetchall()
         return [_resource(r) for r in rows]
+
+    def dependents(self, tenant_id: str) -> list[Dependent]:
+        """Every record of the tenant that depends on something, with the environment of the run that wrote it (by
+        the GIN index on dependencies; records without any are never read)."""
+        with self._db.connection() as conn:
+            rows = conn.execute("""
+                SELECT c.resource_identifier, c.dependencies, c.provider, coalesce(d.environment, 'unknown'), c.stack
+                FROM cloud_resources c LEFT JOIN deployments d ON d.id = c.deployment_id
+                WHERE c.tenant_id = %s AND c.dependencies <> '{}'""", (tenant_id,)).fetchall()
+        return [Dependent(*row) for row in rows]
 
     def patch(self, tenant_id: str, resource_id: str, properties: dict[str, Any] | None = None,
               tags: dict[str, str] | None = None) -> CloudResource | None:

@@ -58,8 +58,8 @@ events AS (
 )"""
 
 _DEPLOYMENT_COLUMNS = """id::text, tenant_id, status, intent, plan_id, execution_arn, approval_required,
-    approval_requested_at, decided_by, decided_at, approval_comment, initiated_by, version, error_message,
-    created_at, updated_at"""
+    approval_requested_at, decided_by, decided_at, approval_comment, overridden_by, override_reason, initiated_by,
+    version, error_message, created_at, updated_at"""
 
 
 def _deployment(row: dict[str, Any]) -> Deployment:
@@ -70,7 +70,8 @@ def _deployment(row: dict[str, Any]) -> Deployment:
         execution_arn=row["execution_arn"],
         approval=Approval(required=row["approval_required"], requested_at=row["approval_requested_at"],
                           decided_by=row["decided_by"], decided_at=row["decided_at"],
-                          comment=row["approval_comment"]),
+                          comment=row["approval_comment"], overridden_by=row["overridden_by"],
+                          override_reason=row["override_reason"]),
         created_at=row["created_at"], updated_at=row["updated_at"],
     )
 
@@ -175,6 +176,7 @@ class PgDeploymentRepository:
             "plan_id": deployment.plan_id, "approval_required": approval.required,
             "requested_at": approval.requested_at, "decided_by": approval.decided_by,
             "decided_at": approval.decided_at, "comment": approval.comment,
+            "overridden_by": approval.overridden_by, "override_reason": approval.override_reason,
             "events": _event_rows(deployment.pending_events),
         }
         params["settled"] = deployment.status in SETTLED
@@ -190,7 +192,8 @@ class PgDeploymentRepository:
                 UPDATE deployments SET status = %(status)s, version = version + 1, error_message = %(error_message)s,
                     execution_arn = %(execution_arn)s, plan_id = %(plan_id)s,
                     approval_required = %(approval_required)s, approval_requested_at = %(requested_at)s,
-                    decided_by = %(decided_by)s, decided_at = %(decided_at)s, approval_comment = %(comment)s{extra}
+                    decided_by = %(decided_by)s, decided_at = %(decided_at)s, approval_comment = %(comment)s,
+                    overridden_by = %(overridden_by)s, override_reason = %(override_reason)s{extra}
                 WHERE id = %(id)s AND version = %(version)s
                 RETURNING id, tenant_id, version, updated_at
             ), released AS (

@@ -11,6 +11,8 @@ from ...domain.lifecycle import Deployment, DeploymentStatus
 from ...domain.users import Permission
 from ...observability import MetricUnit, metrics
 from ...usecases import deployments as uc
+from ...usecases import policies as policy_uc
+from ...usecases.policies import OverrideBody
 from ...usecases.requests import ApproveBody, RejectBody
 from ...wiring import services
 from ..context import correlation_id, current_user
@@ -53,7 +55,8 @@ NEXT = {name: {"operationId": operation, "parameters": {"deployment_id": "$respo
                                 ("GetDeploymentTerraform", "getDeploymentTerraform"),
                                 ("ApproveDeployment", "approveDeployment"), ("RejectDeployment", "rejectDeployment"),
                                 ("CancelDeployment", "cancelDeployment"), ("RollbackDeployment", "rollbackDeployment"),
-                                ("ReplanDeployment", "replanDeployment")]}
+                                ("ReplanDeployment", "replanDeployment"),
+                                ("OverrideDeployment", "overrideDeployment")]}
 
 
 def full_view(deployment: Deployment) -> dict[str, Any]:
@@ -186,3 +189,15 @@ def rollback(deployment_id: DeploymentId, idempotency_key: IdempotencyKey = None
     _unchanged_since(deployment_id, if_match)
     return full_view(uc.rollback(services(), current_user(router), deployment_id,
                                  correlation_id=correlation_id(router)))
+
+
+@router.post("/deployments/<deployment_id>/override", operation_id="overrideDeployment",
+             summary="Admins: let a deployment blocked until overridden (soft-mandatory policies, a change freeze, "
+                     "dependents in other stacks) proceed, with a reason", tags=TAGS,
+             responses=responses(200, "Overridden and approved", 400, 415, *ACTION_ERRORS, headers=REPLAY))
+@requires(Permission.POLICY_MANAGE)
+def override(deployment_id: DeploymentId, body: Annotated[OverrideBody, Body()],
+             idempotency_key: IdempotencyKey = None, if_match: IfMatch = None) -> DeploymentOut:
+    _unchanged_since(deployment_id, if_match)
+    return full_view(policy_uc.override(services(), current_user(router), deployment_id, body,
+                                        correlation_id=correlation_id(router)))
