@@ -24,8 +24,9 @@ from .lambdas import FunctionCode
 from .targets import Identity, Target
 from .template import Resolver, Stack
 
-# Variables whose AWS value makes no sense on one machine: replaced by the deploy's own (see `local_overrides`).
-DROPPED = ("DB_SECRET_ARN", "ORCH_MIGRATIONS_DIR")
+# Variables whose AWS value makes no sense on one machine: replaced by the deploy's own (see `local_overrides`);
+# the local Valkey runs without AUTH.
+DROPPED = ("DB_SECRET_ARN", "REDIS_AUTH_SECRET_ARN", "ORCH_MIGRATIONS_DIR")
 
 
 @dataclass(frozen=True)

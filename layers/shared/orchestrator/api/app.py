@@ -15,6 +15,7 @@ from ..auth.tokens import InvalidToken
 from ..domain.errors import DomainError, FieldError, ValidationFailed
 from ..domain.intent import field_error_from_pydantic
 from ..observability import logger
+from ..settings import get_settings
 from .body import decode_json
 from .conventions import PreconditionFailed, base_path, etags, idempotent_posts
 from .errors import MalformedRequest, UnsupportedMediaType, error_body, to_http
@@ -63,7 +64,7 @@ class ApiResolver(APIGatewayRestResolver):
 
 def build_app(log: Logger = logger) -> APIGatewayRestResolver:
     app = ApiResolver(
-        cors=CORSConfig(allow_origin="*", max_age=600,
+        cors=CORSConfig(allow_origin=get_settings().cors_allow_origin, max_age=600,
                         allow_headers=["Idempotency-Key", "If-Match", "If-None-Match", "X-Correlation-Id"],
                         expose_headers=["ETag", "Location", "Idempotent-Replayed", "Retry-After"]),
         enable_validation=True, json_body_deserializer=decode_json)
