@@ -161,7 +161,7 @@ def test_completed_deployment_draws_the_lifecycle_with_its_path_done(browser: Ch
 
 def test_approve_moves_an_awaiting_deployment_on(browser: Chromium, admin: Api, tenant: str):
     _, deployer = user(admin, "deployer", tenant)
-    _, operator = user(admin, "operator", tenant)
+    operator_name, operator = user(admin, "operator", tenant)
     created = deployer.deploy(intent("needs-approval", auto_approve=False))
     deployer.wait_for(created["id"], "awaiting_approval")
 
@@ -182,6 +182,8 @@ def test_approve_moves_an_awaiting_deployment_on(browser: Chromium, admin: Api, 
     wait_for_state(page, "DeploymentCompleted", "done")
     assert state_status(page, "WaitForApproval") == "done"
     assert page.locator("#approve-button").count() == 0
+    # The approval says what was decided, not only who decided.
+    assert page.text_content("#approval-decision").startswith(f"approved by {operator_name}")
     page.context.close()
 
 
@@ -200,6 +202,8 @@ def test_reject_asks_for_a_reason(browser: Chromium, admin: Api, tenant: str):
     page.fill("#reject-reason", "costs too much")
     page.click("#reject-confirm")
     wait_for_state(page, "DeploymentRejected", "failed")
+    page.wait_for_selector("#approval-decision[data-decision=rejected]")
+    assert page.text_content("#approval-decision").startswith("rejected by ")
     rejected = operator.get(created["id"])
     assert rejected["status"] == "rejected" and rejected["error_message"].endswith("costs too much")
     page.context.close()
@@ -324,3 +328,19 @@ def test_swagger_ui_authorizes_and_tries_out_the_deployment_list(browser: Chromi
     body = page.text_content("#operations-deployments-listDeployments .live-responses-table .microlight")
     assert created["id"] in body
     page.screenshot(path=str(SCREENSHOTS / "swagger-try-it-out.png"))
+
+
+def test_a_rolled_back_run_says_what_was_undone_instead_of_a_percentage(browser: Chromium, admin: Api, tenant: str):
+    _, operator = user(admin, "operator", tenant)
+    body = intent("undone")
+    body["resources"][2]["properties"]["simulate"] = {"fail_apply": "always"}  # compute fails after two applied
+    created = operator.deploy(body)
+    done = operator.wait_for(created["id"], {"completed", "failed", "rolled_back"}, timeout=120)
+    assert done["status"] == "rolled_back", done
+
+    page = open_deployment(browser, operator.token, created["id"])
+    page.wait_for_selector("#undo-summary")
+    assert page.text_content("#undo-summary") == "undid 2 of 2 applied steps"
+    assert "Progress" not in page.text_content(".meta")
+    page.screenshot(path=str(SCREENSHOTS / "console-rolled-back.png"), full_page=True)
+    page.context.close()

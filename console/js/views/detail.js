@@ -155,7 +155,9 @@ export function detailView({ id, user }) {
           onclick: openReject }, "Reject"))
       : null;
     const approval = d.approval || {};
-    const progress = Math.round(d.progress_percentage ?? 0);
+    // A rollback is told by what it undid: a percentage of a run that was reversed says nothing true.
+    const undo = undoSummary(d);
+    const progress = undo ? Math.round((100 * undo.undone) / Math.max(undo.applied, 1)) : Math.round(d.progress_percentage ?? 0);
     return [
       h("div", { class: "summary__top" },
         h("div", { class: "summary__title" },
@@ -169,7 +171,7 @@ export function detailView({ id, user }) {
       h("div", { class: "progress__bar", style: `width:${progress}%` })),
       h("dl", { class: "meta" },
         meta("Deployment", h("span", { class: "mono" }, d.id)),
-        meta("Progress", `${progress}%`),
+        undo ? meta("Rollback", h("span", { id: "undo-summary" }, undo.text)) : meta("Progress", `${progress}%`),
         meta("Providers", d.providers.map((p) => h("span", { class: "chip chip--provider" }, p))),
         meta("Resources", d.resource_count),
         meta("Strategy", d.strategy),
@@ -177,10 +179,11 @@ export function detailView({ id, user }) {
         meta("Created", formatTime(d.created_at)),
         meta("Updated", formatTime(d.updated_at)),
         approval.required || approval.decided_by
-          ? meta("Approval", approval.decided_by
-            ? `${d.status === "rejected" ? "rejected" : "decided"} by ${approval.decided_by} · ${formatTime(approval.decided_at)}`
-              + (approval.comment ? ` · “${approval.comment}”` : "")
-            : `requested ${formatTime(approval.requested_at)}`)
+          ? meta("Approval", h("span", { id: "approval-decision", "data-decision": approval.decision || "" },
+            approval.decided_by
+              ? `${approval.decision || "decided"} by ${approval.decided_by} · ${formatTime(approval.decided_at)}`
+                + (approval.comment ? ` · “${approval.comment}”` : "")
+              : `requested ${formatTime(approval.requested_at)}`))
           : null),
       d.error_message ? h("p", { class: "banner banner--danger", id: "deployment-error" }, d.error_message) : null,
       d.status === "awaiting_approval" && !canDecide(d)
@@ -193,6 +196,18 @@ export function detailView({ id, user }) {
 
   refresh();
   return { element, unmount() { stopped = true; clearTimeout(timer); if (dialog.open) dialog.close(); } };
+}
+
+/** For a run rolling back or rolled back: how many applied steps were undone, as a sentence. */
+export function undoSummary(d) {
+  if (d.status !== "rolling_back" && d.status !== "rolled_back") return null;
+  const applied = (d.step_results || []).filter((r) => r.action !== "no-op" && (r.status === "succeeded" || r.rolled_back));
+  const undone = applied.filter((r) => r.rolled_back).length;
+  const text = applied.length === 0
+    ? "nothing had been applied: nothing to undo"
+    : `undid ${undone} of ${applied.length} applied step${applied.length === 1 ? "" : "s"}`
+      + (d.status === "rolling_back" ? " so far" : "");
+  return { applied: applied.length, undone, text };
 }
 
 function meta(label, ...value) {
