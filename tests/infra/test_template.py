@@ -399,7 +399,8 @@ def test_starters_of_deployments_get_the_state_machine_and_its_permissions(funct
     } <= granted
 
 
-@pytest.mark.parametrize("name", ["FinalizeFunction", "DriftScannerFunction"])
+@pytest.mark.parametrize("name", ["FinalizeFunction", "DriftScannerFunction", "PlanFunction", "RequestApprovalFunction",
+                                  "ApiFunction"])
 def test_event_publishers_may_put_events_on_the_domain_bus(functions, name):
     policies = functions[name]["Properties"]["Policies"]
     assert {"EventBridgePutEventsPolicy": {"EventBusName": {"Ref": "DomainEventBus"}}} in policies
@@ -541,9 +542,13 @@ def test_data_stores_are_encrypted_and_private(template, resources):
     cache = resources["CacheReplicationGroup"]["Properties"]
     assert cache["TransitEncryptionEnabled"] is True and cache["AtRestEncryptionEnabled"] is True
     subnets = resources_of_type(resources, "AWS::EC2::Subnet")
-    assert len(subnets) == 2 and all(s["Properties"]["MapPublicIpOnLaunch"] is False for s in subnets.values())
-    assert not resources_of_type(resources, "AWS::EC2::InternetGateway")
-    assert not resources_of_type(resources, "AWS::EC2::NatGateway")
+    assert all(s["Properties"]["MapPublicIpOnLaunch"] is False for s in subnets.values())
+    # The data stores' subnets are private; the only way out is the optional webhook egress.
+    for name in ("DatabaseSubnetGroup", "CacheSubnetGroup"):
+        assert refs_in(resources[name]["Properties"]["SubnetIds"]) == {"PrivateSubnetA", "PrivateSubnetB"}
+    for res in [*resources_of_type(resources, "AWS::EC2::InternetGateway").values(),
+                *resources_of_type(resources, "AWS::EC2::NatGateway").values(), subnets["EgressSubnet"]]:
+        assert res["Condition"] == "HasWebhookEgress"
 
 
 def test_vpc_endpoints_cover_the_services_the_functions_call(resources):
@@ -681,10 +686,11 @@ def test_thresholds_are_set_per_stage(template, resources):
 
 
 def test_asynchronously_invoked_functions_fail_into_a_watched_queue(resources, functions):
-    scheduled = {name for name, fn in functions.items()
-                 if any(e["Type"] == "Schedule" for e in fn["Properties"].get("Events", {}).values())}
-    assert scheduled == {"DriftScannerFunction", "ReconcileFunction"}
-    for name in scheduled:
+    asynchronous = {name for name, fn in functions.items()
+                    if any(e["Type"] in ("Schedule", "EventBridgeRule") for e in fn["Properties"].get("Events",
+                                                                                                     {}).values())}
+    assert asynchronous == {"DriftScannerFunction", "ReconcileFunction", "NotifyFunction"}
+    for name in asynchronous:
         config = functions[name]["Properties"]["EventInvokeConfig"]
         assert config["DestinationConfig"]["OnFailure"] == {
             "Type": "SQS", "Destination": {"Fn::GetAtt": ["AsyncFailureQueue", "Arn"]}}, name
@@ -734,3 +740,19 @@ def test_every_checkov_skip_is_justified(resources):
         for skip in res.get("Metadata", {}).get("checkov", {}).get("skip", []):
             assert re.fullmatch(r"CKV2?_AWS_\d+", skip["id"]), name
             assert len(skip.get("comment", "")) > 20, (name, skip["id"])
+
+
+def test_notifications_follow_the_domain_events_they_name(resources, functions):
+    from orchestrator.domain.notifications import EVENT_BY_DETAIL_TYPE
+
+    rule = functions["NotifyFunction"]["Properties"]["Events"]["DomainEvents"]
+    assert rule["Type"] == "EventBridgeRule"
+    assert rule["Properties"]["EventBusName"] == {"Ref": "DomainEventBus"}
+    assert set(rule["Properties"]["Pattern"]["detail-type"]) == set(EVENT_BY_DETAIL_TYPE)
+
+
+def test_webhook_egress_is_optional_and_https_only(resources):
+    for name in ("InternetGateway", "EgressSubnet", "NatGateway", "PrivateDefaultRoute"):
+        assert resources[name]["Condition"] == "HasWebhookEgress", name
+    egress = resources["LambdaSecurityGroup"]["Properties"]["SecurityGroupEgress"]
+    assert [(rule["FromPort"], rule["ToPort"]) for rule in egress if rule.get("CidrIp") == "0.0.0.0/0"] == [(443, 443)]

@@ -72,6 +72,9 @@ class Settings:
     aws_region: str | None = None
     aws_timeout_seconds: float = 3.0
     service_name: str = "orchestrator"
+    # Webhook deliveries: each POST's timeout; loopback receivers are allowed only on one machine (the local cloud).
+    webhook_timeout_seconds: float = 5.0
+    webhook_allow_loopback: bool = False
     # Access-Control-Allow-Origin of the API's answers (the template's CorsAllowOrigin).
     cors_allow_origin: str = "*"
 
@@ -120,6 +123,8 @@ class Settings:
             aws_timeout_seconds=_number(env, "AWS_TIMEOUT_SECONDS", 3.0, float, 0.1),
             service_name=_text(env, "POWERTOOLS_SERVICE_NAME", "orchestrator"),
             cors_allow_origin=_text(env, "CORS_ALLOW_ORIGIN", "*"),
+            webhook_timeout_seconds=_number(env, "WEBHOOK_TIMEOUT_SECONDS", 5.0, float, 0.1),
+            webhook_allow_loopback=_text(env, "WEBHOOK_ALLOW_LOOPBACK", "") in ("1", "true", "yes"),
             state_machine_arn=_text(env, "STATE_MACHINE_ARN"),
             event_bus_name=_text(env, "EVENT_BUS_NAME"),
             approval_timeout_seconds=_number(env, "APPROVAL_TIMEOUT_SECONDS", 86_400, int, 1),

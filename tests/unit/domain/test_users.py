@@ -5,7 +5,7 @@ from orchestrator.domain.users import ROLE_PERMISSIONS, Permission, Role, User
 P = Permission
 EXPECTED = {
     Role.ADMIN: set(P),
-    Role.OPERATOR: set(P) - {P.USER_MANAGE, P.SYSTEM_ADMIN},
+    Role.OPERATOR: set(P) - {P.USER_MANAGE, P.SYSTEM_ADMIN, P.NOTIFICATION_MANAGE},
     Role.DEPLOYER: {P.DEPLOYMENT_CREATE, P.DEPLOYMENT_READ, P.DRIFT_READ, P.CLOUD_READ},
     Role.VIEWER: {P.DEPLOYMENT_READ, P.DRIFT_READ, P.CLOUD_READ},
 }

@@ -32,6 +32,7 @@ class Permission(StrEnum):
     CLOUD_WRITE = "cloud:write"
     USER_MANAGE = "user:manage"
     SYSTEM_ADMIN = "system:admin"
+    NOTIFICATION_MANAGE = "notification:manage"
 
 
 P = Permission
