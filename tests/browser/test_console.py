@@ -344,3 +344,42 @@ def test_a_rolled_back_run_says_what_was_undone_instead_of_a_percentage(browser:
     assert "Progress" not in page.text_content(".meta")
     page.screenshot(path=str(SCREENSHOTS / "console-rolled-back.png"), full_page=True)
     page.context.close()
+
+
+def test_resource_graph_groups_resources_by_wave_and_shows_a_step_with_its_terraform(browser: Chromium, admin: Api,
+                                                                                       tenant: str):
+    _, operator = user(admin, "operator", tenant)
+    body = intent("graph")
+    body["resources"][2]["properties"]["simulate"] = {"fail_apply": "always"}
+    created = operator.deploy(body)
+    done = operator.wait_for(created["id"], {"completed", "failed", "rolled_back"}, timeout=120)
+    steps = {s["resource_identifier"]: s for s in done["plan"]["steps"]}
+
+    page = open_deployment(browser, operator.token, created["id"])
+    page.wait_for_selector("#resource-graph svg .resource")
+    waves = page.eval_on_selector_all("#resource-graph .resource-wave", "els => els.map(e => e.textContent)")
+    assert waves == ["Wave 1", "Wave 2", "Wave 3"]
+    nodes = page.eval_on_selector_all(
+        "#resource-graph .resource",
+        "els => els.map(e => [e.dataset.identifier, e.dataset.status, e.querySelector('rect').getAttribute('x')])")
+    status = {identifier: state for identifier, state, _ in nodes}
+    assert status == {"aws/us-east-1/network/vpc": "rolled-back", "gcp/us-central1/database/db": "rolled-back",
+                      "aws/us-east-1/compute/app": "failed"}
+    columns = {identifier: float(x) for identifier, _, x in nodes}
+    assert columns["aws/us-east-1/network/vpc"] < columns["gcp/us-central1/database/db"] \
+        < columns["aws/us-east-1/compute/app"]  # each wave its own column, in order
+    edges = page.eval_on_selector_all("#resource-graph .resource-edge",
+                                      "els => els.map(e => [e.dataset.from, e.dataset.to])")
+    app = steps["aws/us-east-1/compute/app"]
+    assert sorted(edges) == sorted([[dep, s["step_id"]] for s in steps.values() for dep in s["dependencies"]])
+    assert len([e for e in edges if e[1] == app["step_id"]]) == 2
+
+    page.click(f"#resource-graph .resource[data-step='{app['step_id']}']")
+    page.wait_for_selector("#resource-detail:not([hidden])")
+    assert page.text_content("#resource-detail-title") == "aws/us-east-1/compute/app"
+    assert "simulated apply failure" in page.text_content("#resource-detail")
+    page.wait_for_function("!document.querySelector('#resource-terraform').textContent.startsWith('Loading')")
+    terraform = json.loads(page.text_content("#resource-terraform"))
+    assert list(terraform["resource"]) and all("app_us_east_1" in blocks for blocks in terraform["resource"].values())
+    page.screenshot(path=str(SCREENSHOTS / "console-resource-graph.png"), full_page=True)
+    page.context.close()
