@@ -220,9 +220,10 @@ def test_drift_scan_reports_and_remediate(api, operator, local_cloud, tmp_path):
     assert scan.code == 0 and "property_changed" in scan.out and "properties.encrypted" in scan.out
     reports = api("--json", "drift", "reports", "--deployment", created["id"]).json()["items"]
     assert len(reports) == 1 and reports[0]["has_drift"] and reports[0]["max_severity"] == "high"
-    assert reports[0]["id"] in api("drift", "reports").out
+    listed = api("drift", "reports").out
+    assert reports[0]["id"][:8] in listed and reports[0]["id"] not in listed  # short ids, as in `list`
 
-    fix = api("--json", "drift", "remediate", reports[0]["id"])
+    fix = api("--json", "drift", "remediate", reports[0]["id"][:8])  # any unique prefix
     assert fix.code == 0, fix.out
     fix_id = fix.json()["id"]
     assert api("wait", fix_id, "--until", "awaiting_approval", *FAST).code == 0
