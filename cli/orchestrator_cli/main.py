@@ -6,6 +6,7 @@ import argparse
 import getpass
 import json
 import os
+import re
 import sys
 import traceback
 import uuid
@@ -21,7 +22,7 @@ from orchestrator.domain.lifecycle import DeploymentStatus
 from orchestrator.domain.tokens import MAX_TOKEN_DAYS
 from orchestrator.domain.users import Role
 
-from . import __version__, exitcodes, render
+from . import __version__, completion, exitcodes, render
 from .client import DEFAULT_TIMEOUT_SECONDS, ApiError, Client, NotLoggedIn
 from .credentials import CredentialsError, CredentialStore, is_expired, normalise_url
 from .intents import IntentError, load_intent, validate
@@ -60,6 +61,8 @@ def _common_options() -> argparse.ArgumentParser:
                        help=f"timeout of each HTTP call (default {DEFAULT_TIMEOUT_SECONDS:g})")
     group.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="log HTTP calls to stderr and show tracebacks of unexpected errors")
+    group.add_argument("--no-color", action="store_true", default=argparse.SUPPRESS,
+                       help="no colours or styles (also when NO_COLOR is set)")
     return common
 
 
@@ -139,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--environment", choices=ENVIRONMENTS)
     p.add_argument("--limit", type=_positive_int, default=50, help="at most this many (1-200, default 50)")
     p.add_argument("--offset", type=int, default=0, help="skip this many (default 0)")
+    p.add_argument("--wide", action="store_true", help="full ids, providers and resource counts (wider than 80)")
     p.set_defaults(handler=cmd_list)
 
     p = command("show", "Show a deployment: state, plan summary, step progress, approval")
@@ -248,6 +252,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--provider", choices=PROVIDERS, help="only this provider's document")
     p.add_argument("--out", metavar="DIR", help="write <provider>.tf.json files into DIR (created if missing)")
     p.set_defaults(handler=cmd_terraform)
+
+    p = command("completion", "Print a shell completion script: eval \"$(orchestrator completion bash)\", or "
+                              "`orchestrator completion fish | source`")
+    p.add_argument("shell", choices=completion.SHELLS)
+    p.set_defaults(handler=cmd_completion)
     return parser
 
 
@@ -263,8 +272,9 @@ class Context:
         self.api_url = normalise_url(getattr(args, "api_url", None) or os.environ.get("ORCHESTRATOR_API_URL")
                                      or DEFAULT_API_URL)
         self.timeout: float = getattr(args, "http_timeout", None) or DEFAULT_TIMEOUT_SECONDS
-        self.out = _console(sys.stdout)
-        self.err = _console(sys.stderr)
+        color = not (getattr(args, "no_color", False) or os.environ.get("NO_COLOR"))
+        self.out = _console(sys.stdout, color=color)
+        self.err = _console(sys.stderr, color=color)
         self.store = CredentialStore()
         self._stored: dict[str, Any] | None = None
         self.token_source = "none"
@@ -305,10 +315,11 @@ class Context:
                        interactive=interactive, quiet=self.json, terminal_states=terminal_states)
 
 
-def _console(stream) -> Console:
+def _console(stream, *, color: bool = True) -> Console:
     # soft_wrap: a message stays one line however long (scripts grep it); markup/emoji off: names and messages
     # from the API are printed as they are, never read as [style] or :emoji: codes.
-    console = Console(file=stream, highlight=False, markup=False, emoji=False, soft_wrap=True)
+    console = Console(file=stream, highlight=False, markup=False, emoji=False, soft_wrap=True,
+                      **({} if color else {"color_system": None}))
     if not console.is_terminal and "COLUMNS" not in os.environ:
         console.width = 160  # a pipe or a log: wide enough for a deployments table without cropping
     return console
@@ -325,6 +336,52 @@ def stdin_is_terminal() -> bool:
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
     sys.stdout.flush()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Ids by prefix: lists show 8 characters, so any unique prefix is accepted back
+
+# A prefix is 4 to 35 characters of an id; anything else goes to the API as it is (its 404 says what is wrong).
+_PREFIX = re.compile(r"[0-9a-f-]{4,35}", re.IGNORECASE)
+
+
+def _unique(prefix: str, ids: Sequence[str], kind: str) -> str:
+    matches = sorted({i for i in ids if i.lower().startswith(prefix.lower())})
+    if not matches:
+        raise MissingLocally(f"no {kind} id starts with {prefix!r}")
+    if len(matches) > 1:
+        shown = ", ".join(m[:12] for m in matches[:5]) + (", ..." if len(matches) > 5 else "")
+        raise UsageError(f"{prefix!r} matches {len(matches)} {kind}s ({shown}): give more characters")
+    return matches[0]
+
+
+def _all_pages(fetch: Callable[[int], dict[str, Any]]) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    while True:
+        page = fetch(len(items))
+        batch = page.get("items") or []
+        items += batch
+        if not batch or len(items) >= int(page.get("total") or 0):
+            return items
+
+
+def deployment_id(client: Client, text: str) -> str:
+    if not _PREFIX.fullmatch(text):
+        return text
+    listed = _all_pages(lambda offset: client.list_deployments(limit=200, offset=offset or None))
+    return _unique(text, [str(d.get("id")) for d in listed], "deployment")
+
+
+def _report_id(client: Client, text: str) -> str:
+    if not _PREFIX.fullmatch(text):
+        return text
+    return _unique(text, [str(r.get("id")) for r in client.drift_reports(None).get("items") or []], "drift report")
+
+
+def _token_id(client: Client, text: str) -> str:
+    if not _PREFIX.fullmatch(text):
+        return text
+    return _unique(text, [str(t.get("id")) for t in client.list_tokens().get("items") or []], "token")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -434,9 +491,9 @@ def _finish(ctx: Context, final: dict[str, Any], *, rollback: bool = False,
     if status in until:
         code = exitcodes.OK
     elif rollback:
-        code = exitcodes.OK if status == "rolled_back" else exitcodes.for_deployment_status(status)
+        code = exitcodes.OK if status == "rolled_back" else exitcodes.for_deployment(final)
     else:
-        code = exitcodes.for_deployment_status(status)
+        code = exitcodes.for_deployment(final)
 
     def human() -> None:
         if not ctx.out.is_terminal:  # the live view already shows it all on a terminal
@@ -457,12 +514,13 @@ def cmd_list(ctx: Context) -> int:
         raise UsageError("--offset must not be negative")
     page = ctx.client().list_deployments(status=args.status, environment=args.environment, limit=args.limit,
                                          offset=args.offset or None)
-    ctx.emit(page, lambda: ctx.out.print(render.deployments_table(page)))
+    ctx.emit(page, lambda: ctx.out.print(render.deployments_table(page, wide=args.wide, width=ctx.out.width)))
     return exitcodes.OK
 
 
 def cmd_show(ctx: Context) -> int:
-    deployment = ctx.client().deployment(ctx.args.id)
+    client = ctx.client()
+    deployment = client.deployment(deployment_id(client, ctx.args.id))
     ctx.emit(deployment, lambda: ctx.out.print(render.deployment_view(deployment)))
     return exitcodes.OK
 
@@ -470,18 +528,21 @@ def cmd_show(ctx: Context) -> int:
 def cmd_wait(ctx: Context) -> int:
     until = frozenset(ctx.args.until or ())
     client = ctx.client()
-    final = ctx.watcher(client, terminal_states=exitcodes.TERMINAL | until).wait(ctx.args.id)
+    final = ctx.watcher(client, terminal_states=exitcodes.TERMINAL | until).wait(
+        deployment_id(client, ctx.args.id))
     return _finish(ctx, final, until=until)
 
 
 def cmd_events(ctx: Context) -> int:
-    page = ctx.client().events(ctx.args.id)
+    client = ctx.client()
+    page = client.events(deployment_id(client, ctx.args.id))
     ctx.emit(page, lambda: ctx.out.print(render.events_table(page)))
     return exitcodes.OK
 
 
 def cmd_plan(ctx: Context) -> int:
-    deployment = ctx.client().deployment(ctx.args.id)
+    client = ctx.client()
+    deployment = client.deployment(deployment_id(client, ctx.args.id))
     plan = deployment.get("plan")
     if ctx.json:
         print_json(plan)
@@ -500,38 +561,43 @@ def _decision(ctx: Context, deployment: dict[str, Any], what: str) -> int:
 
 
 def cmd_approve(ctx: Context) -> int:
-    return _decision(ctx, ctx.client().approve(ctx.args.id, ctx.args.comment), "approved")
+    client = ctx.client()
+    return _decision(ctx, client.approve(deployment_id(client, ctx.args.id), ctx.args.comment), "approved")
 
 
 def cmd_reject(ctx: Context) -> int:
-    return _decision(ctx, ctx.client().reject(ctx.args.id, ctx.args.reason), "rejected")
+    client = ctx.client()
+    return _decision(ctx, client.reject(deployment_id(client, ctx.args.id), ctx.args.reason), "rejected")
 
 
 def cmd_cancel(ctx: Context) -> int:
-    return _decision(ctx, ctx.client().cancel(ctx.args.id), "cancelled")
+    client = ctx.client()
+    return _decision(ctx, client.cancel(deployment_id(client, ctx.args.id)), "cancelled")
 
 
 def cmd_rollback(ctx: Context) -> int:
     client = ctx.client()
-    started = client.rollback(ctx.args.id)
+    started = client.rollback(deployment_id(client, ctx.args.id))
     return _after_start(ctx, client, started, verb="rolling back", wait=ctx.args.wait, rollback=True)
 
 
 def cmd_drift_scan(ctx: Context) -> int:
-    report = ctx.client().drift_scan(ctx.args.id)
+    client = ctx.client()
+    report = client.drift_scan(deployment_id(client, ctx.args.id))
     ctx.emit(report, lambda: ctx.out.print(render.drift_report(report)))
     return exitcodes.OK
 
 
 def cmd_drift_reports(ctx: Context) -> int:
-    page = ctx.client().drift_reports(ctx.args.deployment)
+    client = ctx.client()
+    page = client.drift_reports(deployment_id(client, ctx.args.deployment) if ctx.args.deployment else None)
     ctx.emit(page, lambda: ctx.out.print(render.drift_reports_table(page)))
     return exitcodes.OK
 
 
 def cmd_drift_remediate(ctx: Context) -> int:
     client = ctx.client()
-    created = client.drift_remediate(ctx.args.report_id)
+    created = client.drift_remediate(_report_id(client, ctx.args.report_id))
     return _after_start(ctx, client, created, verb="created to remediate the drift", wait=ctx.args.wait)
 
 
@@ -549,8 +615,8 @@ def cmd_token_list(ctx: Context) -> int:
 
     def human() -> None:
         for t in page["items"]:
-            state = "revoked" if t.get("revoked_at") else f"expires {t['expires_at']}"
-            ctx.out.print(f"{t['id']}  {t['name']}  {t['role']}  {state}")
+            state = "revoked" if t.get("revoked_at") else f"expires {render.ago(t['expires_at'])}"
+            ctx.out.print(f"{render.short_id(t['id'])}  {t['name']}  {t['role']}  {state}")
         if not page["items"]:
             ctx.out.print("No API tokens.")
 
@@ -559,8 +625,10 @@ def cmd_token_list(ctx: Context) -> int:
 
 
 def cmd_token_revoke(ctx: Context) -> int:
-    ctx.client().revoke_token(ctx.args.id)
-    ctx.emit({"id": ctx.args.id, "revoked": True}, lambda: ctx.out.print(f"Revoked token {ctx.args.id}."))
+    client = ctx.client()
+    token_id = _token_id(client, ctx.args.id)
+    client.revoke_token(token_id)
+    ctx.emit({"id": token_id, "revoked": True}, lambda: ctx.out.print(f"Revoked token {token_id}."))
     return exitcodes.OK
 
 
@@ -630,7 +698,9 @@ def cmd_freeze_delete(ctx: Context) -> int:
 
 def cmd_terraform(ctx: Context) -> int:
     args = ctx.args
-    documents = ctx.client().terraform(args.id)
+    client = ctx.client()
+    args.id = deployment_id(client, args.id)
+    documents = client.terraform(args.id)
     if not isinstance(documents, dict):
         raise ApiError(502, "the terraform reply is not an object", "bad_reply")
     if args.provider:
@@ -656,6 +726,11 @@ def cmd_terraform(ctx: Context) -> int:
         for path in written.values():
             ctx.out.print(f"wrote {path}")
     ctx.emit({"deployment_id": args.id, "files": written}, human)
+    return exitcodes.OK
+
+
+def cmd_completion(ctx: Context) -> int:
+    sys.stdout.write(completion.script(ctx.args.shell, build_parser()))
     return exitcodes.OK
 
 

@@ -6,6 +6,7 @@ Every function takes the API's JSON as it is and tolerates missing keys, so a ne
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from rich import box
@@ -30,6 +31,7 @@ NAMED = 3
 SEVERITY_STYLES = {"low": "dim", "medium": "yellow", "high": "bold red", "critical": "bold white on red"}
 STEP_DONE = frozenset({"succeeded", "failed", "cancelled", "timed_out"})
 NO_OP = "no-op"
+ENVIRONMENT_SHORT = {"development": "dev", "staging": "staging", "production": "prod"}
 
 
 def status_text(status: str | None) -> Text:
@@ -50,6 +52,35 @@ def duration(seconds: float | int | None) -> str:
         return f"{minutes}m {secs:02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h {minutes:02d}m"
+
+
+def ago(at: str | None, now: datetime | None = None) -> str:
+    """An API time as people say it: `just now`, `3 min ago`, `5 h ago`, `2 d ago`, then the date; `-` if none.
+    (--json prints the API's ISO times unchanged.)"""
+    if not at:
+        return "-"
+    try:
+        when = datetime.fromisoformat(str(at).replace("Z", "+00:00"))
+    except ValueError:
+        return str(at)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    seconds = ((now or datetime.now(UTC)) - when).total_seconds()
+    future, seconds = seconds < 0, abs(seconds)
+    if seconds < 45:
+        return "just now"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size or unit == "min":
+            count = max(1, round(seconds / size))
+            if unit == "d" and count > 30:
+                return when.strftime("%Y-%m-%d")
+            return f"in {count} {unit}" if future else f"{count} {unit} ago"
+    return str(at)  # not reached
+
+
+def short_id(value: Any) -> str:
+    """The first 8 characters of an id: unique enough to show, and any unique prefix is accepted back."""
+    return str(value)[:8]
 
 
 def money(value: float | int | None) -> str:
@@ -74,21 +105,39 @@ def deployment_header(d: dict[str, Any]) -> RenderableType:
     table = _kv_table()
     table.add_row("Deployment", Text(f"{d.get('name', '?')}  ({d.get('id', '?')})"))
     line = Text.assemble(status_text(d.get("status")))
-    if d.get("progress_percentage") is not None:
+    undo = undo_summary(d)
+    if undo:
+        line.append(f"   {undo}")
+    elif d.get("progress_percentage") is not None:
         line.append(f"   {float(d['progress_percentage']):.0f}% done")
     table.add_row("Status", line)
     table.add_row("Environment", f"{d.get('environment', '?')}   strategy {d.get('strategy', '?')}   "
                                  f"providers {', '.join(d.get('providers') or []) or '-'}")
-    table.add_row("Initiated by", f"{d.get('initiated_by', '?')}   at {d.get('created_at') or '-'}")
+    table.add_row("Initiated by", f"{d.get('initiated_by', '?')}   {ago(d.get('created_at'))}")
     approval = d.get("approval") or {}
     if approval.get("decided_by"):
-        table.add_row("Decided by", f"{approval['decided_by']} at {approval.get('decided_at') or '-'}"
-                                    + (f": {approval['comment']}" if approval.get("comment") else ""))
+        decision = approval.get("decision") or "decided"
+        table.add_row("Approval", Text(f"{decision} by {approval['decided_by']} {ago(approval.get('decided_at'))}"
+                                       + (f": {approval['comment']}" if approval.get("comment") else ""),
+                                       style="red" if decision == "rejected" else "green"))
     elif approval.get("required"):
-        table.add_row("Approval", f"required, requested at {approval.get('requested_at') or '-'}")
+        table.add_row("Approval", f"required, requested {ago(approval.get('requested_at'))}")
     if d.get("error_message"):
         table.add_row("Error", Text(d["error_message"], style="red"))
     return table
+
+
+def undo_summary(d: dict[str, Any]) -> str | None:
+    """What a rollback undid (`undid 2 of 3 applied steps`) instead of a progress percentage, for runs that are
+    rolling back or rolled back."""
+    if d.get("status") not in {"rolling_back", "rolled_back"}:
+        return None
+    results = [r for r in d.get("step_results") or [] if r.get("action") != NO_OP]
+    applied = [r for r in results if r.get("status") == "succeeded" or r.get("rolled_back")]
+    undone = sum(1 for r in applied if r.get("rolled_back"))
+    if not applied:
+        return "nothing had been applied: nothing to undo"
+    return f"undid {undone} of {plural(len(applied), 'applied step')}"
 
 
 def plan_summary(plan: dict[str, Any]) -> RenderableType:
@@ -159,10 +208,15 @@ def plan_steps_table(plan: dict[str, Any]) -> Table:
                           ("changed paths", "left"), ("duration", "right"), ("cost/month", "right")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for step in plan.get("steps") or []:
-        table.add_row(str(step.get("step_id", "?")), str(step.get("wave", "?")), str(step.get("action", "?")),
+        table.add_row(str(step.get("step_id", "?")), wave_number(step.get("wave")), str(step.get("action", "?")),
                       str(step.get("resource_identifier", "?")), ", ".join(step.get("changed_paths") or []) or "-",
                       duration(step.get("estimated_duration_seconds")), money(step.get("monthly_cost")))
     return table
+
+
+def wave_number(index: Any) -> str:
+    """Waves are numbered from 1 for people (the API's `wave` is a 0-based index), as in the console."""
+    return str(index + 1) if isinstance(index, int) else "?"
 
 
 def step_state(step: dict[str, Any], result: dict[str, Any] | None) -> str:
@@ -199,7 +253,7 @@ def progress_view(d: dict[str, Any], *, max_step_rows: int | None = None) -> Ren
         bar = ProgressBar(total=max(len(work), 1), completed=done if work else 1, width=24,
                           pulse=active and running_overall and done == 0, complete_style=style,
                           finished_style=style)
-        table.add_row(Text(f"wave {index}", style="bold"), bar, f"{done}/{len(work)}",
+        table.add_row(Text(f"wave {wave_number(index)}", style="bold"), bar, f"{done}/{len(work)}",
                       Text("failed" if failed else ("done" if work and done == len(work) else
                                                     ("running" if active else ("no-op" if not work else "waiting"))),
                            style=style), "")
@@ -244,15 +298,32 @@ def deployment_view(d: dict[str, Any], *, with_steps: bool = True,
     return Group(*parts)
 
 
-def deployments_table(page: dict[str, Any]) -> RenderableType:
+def fit(text: str, width: int) -> str:
+    """`text` cut to `width` characters, the last one an ellipsis when something was cut."""
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+def deployments_table(page: dict[str, Any], *, wide: bool = False, width: int = 80) -> RenderableType:
+    """Fits `width` (80 by default): 8-character ids, the name and user cut with an ellipsis; `wide` adds full ids,
+    providers and resource counts and cuts nothing."""
     items = page.get("items") or []
-    table = Table(box=box.SIMPLE_HEAD)
-    for name in ("id", "name", "status", "environment", "providers", "resources", "created (UTC)", "by"):
-        table.add_column(name, no_wrap=name != "name", overflow="fold")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1, 0, 0))
+    columns = ["id", "name", "status", "env", "created", "by"]
+    if wide:
+        columns[4:4] = ["providers", "resources"]
+    for name in columns:
+        table.add_column(name, no_wrap=True)
+    # id 8 + status 17 + env 7 + created 10 + by 10, and 2 between each of the 6 columns: the name gets the rest.
+    name_width = max(8, min(40, width - (8 + 17 + 7 + 10 + 10) - 2 * 5))
     for d in items:
-        table.add_row(str(d.get("id")), str(d.get("name")), status_text(d.get("status")),
-                      str(d.get("environment")), ",".join(d.get("providers") or []), str(d.get("resource_count", "")),
-                      str(d.get("created_at") or "-")[:16].replace("T", " "), str(d.get("initiated_by") or "-"))
+        name, by = str(d.get("name")), str(d.get("initiated_by") or "-")
+        row = [str(d.get("id")) if wide else short_id(d.get("id")), name if wide else fit(name, name_width),
+               status_text(d.get("status")),
+               ENVIRONMENT_SHORT.get(str(d.get("environment")), str(d.get("environment"))),
+               ago(d.get("created_at")), by if wide else fit(by, 10)]
+        if wide:
+            row[4:4] = [",".join(d.get("providers") or []), str(d.get("resource_count", ""))]
+        table.add_row(*row)
     total = page.get("total")
     footer = Text(f"{len(items)} of {total} deployment(s)" if total is not None else f"{len(items)} deployment(s)",
                   style="dim")
@@ -268,7 +339,7 @@ def events_table(page: dict[str, Any]) -> Table:
         if e.get("from_status") or e.get("to_status"):
             transition = f"{e.get('from_status') or '-'} -> {e.get('to_status') or '-'}"
         detail = ", ".join(f"{k}={v}" for k, v in (e.get("detail") or {}).items())
-        table.add_row(str(e.get("at") or "-")[:23], str(e.get("type")), str(e.get("actor") or "-"), transition,
+        table.add_row(ago(e.get("at")), str(e.get("type")), str(e.get("actor") or "-"), transition,
                       detail)
     return table
 
@@ -280,7 +351,7 @@ def drift_report(report: dict[str, Any]) -> RenderableType:
     head = _kv_table()
     head.add_row("Report", str(report.get("id")))
     head.add_row("Deployment", str(report.get("deployment_id")))
-    head.add_row("Scanned", f"{report.get('created_at') or '-'} ({report.get('scan_type', '?')})")
+    head.add_row("Scanned", f"{ago(report.get('created_at'))} ({report.get('scan_type', '?')})")
     severity = report.get("max_severity")
     head.add_row("Drift", Text(f"yes, max severity {severity}", style=SEVERITY_STYLES.get(severity or "", ""))
                  if report.get("has_drift") else Text("none", style="green"))
@@ -305,7 +376,7 @@ def drift_reports_table(page: dict[str, Any]) -> Table:
         table.add_column(name, no_wrap=name in {"id", "deployment"})
     for r in page.get("items") or []:
         sev = r.get("max_severity") or "-"
-        table.add_row(str(r.get("id")), str(r.get("deployment_id")), str(r.get("created_at") or "-")[:19],
+        table.add_row(short_id(r.get("id")), short_id(r.get("deployment_id")), ago(r.get("created_at")),
                       str(r.get("scan_type", "-")), Text(sev, style=SEVERITY_STYLES.get(sev, "")),
                       str(len(r.get("items") or [])), str(r.get("summary") or ""))
     return table

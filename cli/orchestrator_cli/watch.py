@@ -136,6 +136,9 @@ class Watcher:
                        f"`orchestrator reject {deployment_id} --reason ...` (still waiting)", style="yellow")
             return None
         if self._live is not None:
+            # Erase the live view while the prompt is up, so the redraw after the decision replaces it instead of
+            # leaving a stale `awaiting_approval` view above the new one.
+            self._live.transient = True
             self._live.stop()
         try:
             if self._live is None and not self._plan_shown and deployment.get("plan"):
@@ -155,6 +158,7 @@ class Watcher:
                 return None
         finally:
             if self._live is not None:
+                self._live.transient = False  # the final view stays on screen
                 self._live.start()
 
     # -- output ---------------------------------------------------------------------------------------------------

@@ -66,6 +66,7 @@ export const api = {
   },
   deployment: (id) => request("GET", `/deployments/${enc(id)}`),
   events: (id) => request("GET", `/deployments/${enc(id)}/events`),
+  terraform: (id) => request("GET", `/deployments/${enc(id)}/terraform`),
   approve: (id, comment) => request("POST", `/deployments/${enc(id)}/approve`, comment ? { comment } : {}),
   reject: (id, reason) => request("POST", `/deployments/${enc(id)}/reject`, { reason }),
 };

@@ -202,7 +202,7 @@ function notes(deployment, run) {
   const undone = results.filter((r) => r.rolled_back).length;
   if (undone || "RollBackAppliedSteps" in run.states) out.RollBackAppliedSteps = `${undone} step${undone === 1 ? "" : "s"} undone`;
   const approval = deployment.approval || {};
-  if (approval.decided_by) out.WaitForApproval = `decided by ${approval.decided_by}`;
+  if (approval.decided_by) out.WaitForApproval = `${approval.decision || "decided"} by ${approval.decided_by}`;
   else if (run.states.WaitForApproval === WAITING) out.WaitForApproval = "waiting for a person";
   return out;
 }

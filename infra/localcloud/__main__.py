@@ -8,16 +8,18 @@ everything.
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import time
 from pathlib import Path
 
 from .cloud import LocalCloud
-from .servers import default_data_dir, start_servers
+from .servers import LOOPBACK, default_data_dir, start_servers, write_private
 from .targets import RemoteAws
 
 
@@ -31,6 +33,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     os.environ.setdefault("LOG_LEVEL", args.log_level.upper())
+
+    for port, variable, flag in ((args.api_port, "ORCH_API_PORT", "--api-port"),
+                                 (args.aws_port, "ORCH_AWS_PORT", "--aws-port")):
+        if port and not _port_free(port):
+            print(f"port {port} on {LOOPBACK} is in use (another `make run`?): stop that, or set {variable} "
+                  f"to a free port, e.g. `{variable}={port + 1} make run` ({flag})", file=sys.stderr)
+            return 1
 
     started = time.monotonic()
     stop = threading.Event()
@@ -53,6 +62,13 @@ def main(argv: list[str] | None = None) -> int:
             pass
     except KeyboardInterrupt:
         pass
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        # Taken between the check above and the bind.
+        print(f"a port was taken while starting ({exc.strerror}): set ORCH_API_PORT / ORCH_AWS_PORT to free "
+              "ports and run again", file=sys.stderr)
+        return 1
     finally:
         print("\nstopping...", file=sys.stderr)
         cloud.stop()
@@ -60,8 +76,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind: TIME_WAIT is no conflict
+        try:
+            probe.bind((LOOPBACK, port))
+        except OSError:
+            return False
+    return True
+
+
 def _banner(cloud: LocalCloud, data_dir: str, seconds: float) -> None:
     admin = cloud.admin_credentials()
+    # Also in a file only its owner can read, for scripts: `orchestrator login --password-stdin < <file>`.
+    password_file = Path(data_dir) / "admin-password"
+    write_private(password_file, admin["password"] + "\n")
     api = cloud.api
     schedules = ", ".join(f"{s.rule_name} [{s.expression}]" for s in cloud.deployed.schedules)
     if cloud.scheduler is None:
@@ -76,8 +105,12 @@ Multi-cloud deployment orchestrator: local cloud ready in {seconds:.1f}s
   State machine  {cloud.state_machine_arn}
   Schedules      {schedules}
                  fire now: curl -X POST {api.url}/_local/schedules/<rule>/fire
-  Admin          username {admin['username']}   password {admin['password']}
+  Admin          username {admin['username']}   password {admin['password']}   (also in {password_file})
   Data           {data_dir}   (stop, then delete it to start afresh)
+
+In another terminal:
+  export ORCHESTRATOR_API_URL={api.url}
+  .venv/bin/orchestrator login --username {admin['username']}
 
 Ctrl-C stops everything.
 """, flush=True)

@@ -58,7 +58,9 @@ class LocalCloud:
             with os.fdopen(descriptor, "w") as out:
                 json.dump(self.deployed.secret_values, out)
         environment = {**local_process_environment(self.emulator, self.deployed),
-                       "DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url}
+                       "DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url,
+                       # On one machine webhook receivers are on loopback; in AWS that is refused (SSRF).
+                       "WEBHOOK_ALLOW_LOOPBACK": "1"}
         self._saved_environment = {key: os.environ.get(key) for key in environment}
         os.environ.update(environment)
         wiring.reset()  # adapters built before now point elsewhere

@@ -24,8 +24,18 @@ from .lambdas import FunctionCode
 from .targets import Identity, Target
 from .template import Resolver, Stack
 
-# Variables whose AWS value makes no sense on one machine: replaced by the deploy's own (see `local_overrides`).
-DROPPED = ("DB_SECRET_ARN", "ORCH_MIGRATIONS_DIR")
+# Variables whose AWS value makes no sense on one machine: replaced by the deploy's own (see `local_overrides`);
+# the local Valkey runs without AUTH.
+DROPPED = ("DB_SECRET_ARN", "REDIS_AUTH_SECRET_ARN", "ORCH_MIGRATIONS_DIR")
+
+
+@dataclass(frozen=True)
+class EventRule:
+    """An EventBridgeRule event of a function: a rule on its bus. Where the target does not invoke Lambda targets
+    itself (moto), matching events land in `queue_url` and the local scheduler hands them to the function."""
+    rule_name: str
+    function_logical_id: str
+    queue_url: str | None
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,7 @@ class Deployed:
     secret_values: dict[str, str] = field(repr=False)
     schedules: list[Schedule]
     environment: dict[str, str]
+    event_rules: list[EventRule] = field(default_factory=list)
     public_routes: set[tuple[str, str]] = field(default_factory=set)
 
     def function_for(self, logical_id: str) -> str:
@@ -156,6 +167,26 @@ def deploy(emulator: Target, stack: Stack, *, database_url: str, redis_url: str,
         events.put_targets(Rule=rule, Targets=[{"Id": "function", "Arn": arns[lid]}])
         schedules.append(Schedule(rule_name=rule, function_logical_id=lid, expression=expression))
 
+    event_rules = []
+    for fn in functions:
+        for event_name, event in fn.events.items():
+            if event.get("Type") != "EventBridgeRule":
+                continue
+            props = event.get("Properties", {})
+            bus = str(resolver.resolve(props["EventBusName"])) if "EventBusName" in props else "default"
+            rule = f"{stack_name}-{fn.logical_id}-{event_name}"[:64]
+            events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps(props["Pattern"]), State="ENABLED")
+            queue_url = None
+            if emulator.runs_schedules:  # the target delivers to Lambda targets itself
+                target = arns[fn.logical_id]
+            else:
+                sqs = emulator.client("sqs")
+                queue_url = sqs.create_queue(QueueName=rule)["QueueUrl"]
+                target = sqs.get_queue_attributes(QueueUrl=queue_url,
+                                                  AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "function", "Arn": target}])
+            event_rules.append(EventRule(rule_name=rule, function_logical_id=fn.logical_id, queue_url=queue_url))
+
     public = set()
     for fn in functions:
         for event in fn.events.values():
@@ -166,7 +197,7 @@ def deploy(emulator: Target, stack: Stack, *, database_url: str, redis_url: str,
     return Deployed(stack_name=stack_name, identity=identity, function_names=names, function_arns=arns,
                     state_machine_arns=machines,
                     event_buses=buses, secret_arns=secret_arns, secret_values=kept, schedules=schedules,
-                    environment=environment, public_routes=public)
+                    environment=environment, public_routes=public, event_rules=event_rules)
 
 
 def local_process_environment(emulator: Target, deployed: Deployed) -> dict[str, str]:

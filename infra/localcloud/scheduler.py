@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -9,7 +10,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from .cloud import LocalCloud
-from .deploy import Schedule
+from .deploy import EventRule, Schedule
 
 log = logging.getLogger(__name__)
 _UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
@@ -73,7 +74,36 @@ class Scheduler:
                                       daemon=True)
             thread.start()
             self._threads.append(thread)
+        for rule in self._cloud.deployed.event_rules:
+            if rule.queue_url:
+                thread = threading.Thread(target=self._forward, args=(rule,), name=f"rule-{rule.rule_name}",
+                                          daemon=True)
+                thread.start()
+                self._threads.append(thread)
         return self
+
+    def _forward(self, rule: EventRule) -> None:
+        """Events the rule matched (moto puts them in its queue) go to the rule's function, as EventBridge would
+        invoke it asynchronously."""
+        sqs = self._cloud.emulator.client("sqs")
+        name = self._cloud.deployed.function_for(rule.function_logical_id)
+        arn = self._cloud.deployed.function_arns[rule.function_logical_id]
+        while not self._stop.is_set():
+            try:
+                messages = sqs.receive_message(QueueUrl=rule.queue_url, MaxNumberOfMessages=10,
+                                               WaitTimeSeconds=1).get("Messages", [])
+            except Exception:  # the emulator stopping under us
+                if self._stop.wait(1):
+                    return
+                continue
+            for message in messages:
+                sqs.delete_message(QueueUrl=rule.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                try:
+                    payload, errored = self._cloud.emulator.invoke(name, arn, json.loads(message["Body"]))
+                    if errored:
+                        log.warning("rule %s: %s failed: %s", rule.rule_name, name, payload[:500])
+                except Exception:  # one bad event must not stop the others
+                    log.exception("rule %s: invoking %s failed", rule.rule_name, name)
 
     def _due(self, schedule: Schedule) -> float | None:
         seconds = rate_seconds(schedule.expression)

@@ -136,7 +136,7 @@ def _reap_orphan(pid: int, marker: str, what: str) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
-def _write_private(path: Path, text: str) -> None:
+def write_private(path: Path, text: str) -> None:
     """Write a file only its owner can read, whatever its previous mode."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)
@@ -307,7 +307,7 @@ class EmbeddedPostgres(_ChildServer):
         self.pgdata.mkdir(mode=0o700)
         credentials = {"superuser_password": secrets.token_urlsafe(24), "app_password": secrets.token_urlsafe(24)}
         pwfile = self.data_dir / ".initdb-pw"
-        _write_private(pwfile, credentials["superuser_password"] + "\n")
+        write_private(pwfile, credentials["superuser_password"] + "\n")
         if self._run_as is not None:
             _ensure_traversable(self.data_dir)
             for path in (self.pgdata, pwfile):
@@ -338,7 +338,7 @@ class EmbeddedPostgres(_ChildServer):
             raise ServerError(f"initdb failed:\n{exc.stdout.decode(errors='replace')}") from exc
         finally:
             pwfile.unlink(missing_ok=True)
-        _write_private(self._credentials_path, json.dumps(credentials))
+        write_private(self._credentials_path, json.dumps(credentials))
         self._credentials = credentials
 
     def _reap_stale(self) -> None:
@@ -674,7 +674,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     with running_servers() as servers:
         env_file = servers.data_dir / "servers.env"
-        _write_private(env_file, f"DATABASE_URL={servers.database_url}\nREDIS_URL={servers.redis_url}\n")
+        write_private(env_file, f"DATABASE_URL={servers.database_url}\nREDIS_URL={servers.redis_url}\n")
         print(f"DATABASE_URL={redact_url(servers.database_url)}")
         print(f"REDIS_URL={redact_url(servers.redis_url)}")
         print(f"full URLs in {env_file} (mode 0600); Ctrl-C to stop", flush=True)

@@ -161,7 +161,7 @@ def test_completed_deployment_draws_the_lifecycle_with_its_path_done(browser: Ch
 
 def test_approve_moves_an_awaiting_deployment_on(browser: Chromium, admin: Api, tenant: str):
     _, deployer = user(admin, "deployer", tenant)
-    _, operator = user(admin, "operator", tenant)
+    operator_name, operator = user(admin, "operator", tenant)
     created = deployer.deploy(intent("needs-approval", auto_approve=False))
     deployer.wait_for(created["id"], "awaiting_approval")
 
@@ -182,6 +182,8 @@ def test_approve_moves_an_awaiting_deployment_on(browser: Chromium, admin: Api, 
     wait_for_state(page, "DeploymentCompleted", "done")
     assert state_status(page, "WaitForApproval") == "done"
     assert page.locator("#approve-button").count() == 0
+    # The approval says what was decided, not only who decided.
+    assert page.text_content("#approval-decision").startswith(f"approved by {operator_name}")
     page.context.close()
 
 
@@ -200,6 +202,8 @@ def test_reject_asks_for_a_reason(browser: Chromium, admin: Api, tenant: str):
     page.fill("#reject-reason", "costs too much")
     page.click("#reject-confirm")
     wait_for_state(page, "DeploymentRejected", "failed")
+    page.wait_for_selector("#approval-decision[data-decision=rejected]")
+    assert page.text_content("#approval-decision").startswith("rejected by ")
     rejected = operator.get(created["id"])
     assert rejected["status"] == "rejected" and rejected["error_message"].endswith("costs too much")
     page.context.close()
@@ -324,3 +328,58 @@ def test_swagger_ui_authorizes_and_tries_out_the_deployment_list(browser: Chromi
     body = page.text_content("#operations-deployments-listDeployments .live-responses-table .microlight")
     assert created["id"] in body
     page.screenshot(path=str(SCREENSHOTS / "swagger-try-it-out.png"))
+
+
+def test_a_rolled_back_run_says_what_was_undone_instead_of_a_percentage(browser: Chromium, admin: Api, tenant: str):
+    _, operator = user(admin, "operator", tenant)
+    body = intent("undone")
+    body["resources"][2]["properties"]["simulate"] = {"fail_apply": "always"}  # compute fails after two applied
+    created = operator.deploy(body)
+    done = operator.wait_for(created["id"], {"completed", "failed", "rolled_back"}, timeout=120)
+    assert done["status"] == "rolled_back", done
+
+    page = open_deployment(browser, operator.token, created["id"])
+    page.wait_for_selector("#undo-summary")
+    assert page.text_content("#undo-summary") == "undid 2 of 2 applied steps"
+    assert "Progress" not in page.text_content(".meta")
+    page.screenshot(path=str(SCREENSHOTS / "console-rolled-back.png"), full_page=True)
+    page.context.close()
+
+
+def test_resource_graph_groups_resources_by_wave_and_shows_a_step_with_its_terraform(browser: Chromium, admin: Api,
+                                                                                       tenant: str):
+    _, operator = user(admin, "operator", tenant)
+    body = intent("graph")
+    body["resources"][2]["properties"]["simulate"] = {"fail_apply": "always"}
+    created = operator.deploy(body)
+    done = operator.wait_for(created["id"], {"completed", "failed", "rolled_back"}, timeout=120)
+    steps = {s["resource_identifier"]: s for s in done["plan"]["steps"]}
+
+    page = open_deployment(browser, operator.token, created["id"])
+    page.wait_for_selector("#resource-graph svg .resource")
+    waves = page.eval_on_selector_all("#resource-graph .resource-wave", "els => els.map(e => e.textContent)")
+    assert waves == ["Wave 1", "Wave 2", "Wave 3"]
+    nodes = page.eval_on_selector_all(
+        "#resource-graph .resource",
+        "els => els.map(e => [e.dataset.identifier, e.dataset.status, e.querySelector('rect').getAttribute('x')])")
+    status = {identifier: state for identifier, state, _ in nodes}
+    assert status == {"aws/us-east-1/network/vpc": "rolled-back", "gcp/us-central1/database/db": "rolled-back",
+                      "aws/us-east-1/compute/app": "failed"}
+    columns = {identifier: float(x) for identifier, _, x in nodes}
+    assert columns["aws/us-east-1/network/vpc"] < columns["gcp/us-central1/database/db"] \
+        < columns["aws/us-east-1/compute/app"]  # each wave its own column, in order
+    edges = page.eval_on_selector_all("#resource-graph .resource-edge",
+                                      "els => els.map(e => [e.dataset.from, e.dataset.to])")
+    app = steps["aws/us-east-1/compute/app"]
+    assert sorted(edges) == sorted([[dep, s["step_id"]] for s in steps.values() for dep in s["dependencies"]])
+    assert len([e for e in edges if e[1] == app["step_id"]]) == 2
+
+    page.click(f"#resource-graph .resource[data-step='{app['step_id']}']")
+    page.wait_for_selector("#resource-detail:not([hidden])")
+    assert page.text_content("#resource-detail-title") == "aws/us-east-1/compute/app"
+    assert "simulated apply failure" in page.text_content("#resource-detail")
+    page.wait_for_function("!document.querySelector('#resource-terraform').textContent.startsWith('Loading')")
+    terraform = json.loads(page.text_content("#resource-terraform"))
+    assert list(terraform["resource"]) and all("app_us_east_1" in blocks for blocks in terraform["resource"].values())
+    page.screenshot(path=str(SCREENSHOTS / "console-resource-graph.png"), full_page=True)
+    page.context.close()

@@ -141,6 +141,9 @@ def test_approval_flow_with_approve(api, tenant, tmp_path):
     final = done.json()
     assert final["status"] == "completed"
     assert final["approval"]["decided_by"] == approver.username and final["approval"]["comment"] == "plan reviewed"
+    assert final["approval"]["decision"] == "approved"
+    shown = api("show", created["id"][:8], "--token", deployer.token)
+    assert f"approved by {approver.username} just now: plan reviewed" in shown.out, shown.out
 
     again = api("approve", created["id"], "--token", approver.token)
     assert again.code == exitcodes.CONFLICT and "cannot approve a deployment that is completed" in again.err
@@ -161,6 +164,7 @@ def test_reject_and_cancel_end_with_their_exit_codes(api, tenant, tmp_path):
     assert too_long.code == exitcodes.INVALID and "  reason: String should have at most 1000 characters" in too_long.err
     assert api("reject", rejected, "--reason", "too expensive", *token).code == 0
     assert api("wait", rejected, *token, *FAST).code == exitcodes.REJECTED
+    assert api("--json", "show", rejected, *token).json()["approval"]["decision"] == "rejected"
     cancelled = awaiting("to-cancel")
     assert api("cancel", cancelled, *token).code == 0
     assert api("wait", cancelled, *token, *FAST).code == exitcodes.CANCELLED
@@ -216,9 +220,10 @@ def test_drift_scan_reports_and_remediate(api, operator, local_cloud, tmp_path):
     assert scan.code == 0 and "property_changed" in scan.out and "properties.encrypted" in scan.out
     reports = api("--json", "drift", "reports", "--deployment", created["id"]).json()["items"]
     assert len(reports) == 1 and reports[0]["has_drift"] and reports[0]["max_severity"] == "high"
-    assert reports[0]["id"] in api("drift", "reports").out
+    listed = api("drift", "reports").out
+    assert reports[0]["id"][:8] in listed and reports[0]["id"] not in listed  # short ids, as in `list`
 
-    fix = api("--json", "drift", "remediate", reports[0]["id"])
+    fix = api("--json", "drift", "remediate", reports[0]["id"][:8])  # any unique prefix
     assert fix.code == 0, fix.out
     fix_id = fix.json()["id"]
     assert api("wait", fix_id, "--until", "awaiting_approval", *FAST).code == 0
@@ -315,3 +320,22 @@ def test_policy_and_freeze_commands_manage_the_tenants_set_and_the_plan_view_sho
     assert api("--json", "freeze", "list").json()["items"] == []
     assert api("policy", "delete", "owner-tag").code == 0
     assert api("policy", "show", "owner-tag").code == exitcodes.NOT_FOUND
+
+
+def test_ids_are_accepted_by_any_unique_prefix_and_lists_show_8_characters(api, operator, tmp_path):
+    created = deploy_json(api, write_intent(tmp_path, three_cloud_intent("by-prefix")), "--wait", *FAST)
+    listed = api("list")
+    assert created["id"][:8] in listed.out and created["id"] not in listed.out
+    assert api("list", "--wide").out.count(created["id"]) == 1
+    for prefix in (created["id"][:8], created["id"][:4].upper()):
+        shown = api("--json", "show", prefix)
+        assert shown.code == 0 and shown.json()["id"] == created["id"], shown.err
+    assert api("events", created["id"][:6]).code == 0
+    missing = api("show", "ffffeeee")
+    assert missing.code == exitcodes.NOT_FOUND and "no deployment id starts with 'ffffeeee'" in missing.err
+
+
+def test_a_policy_block_exits_7(api, operator):
+    blocked = api("deploy", str(Path(__file__).parents[2] / "examples" / "policy-violation.yaml"), "--wait", *FAST)
+    assert blocked.code == exitcodes.POLICY_BLOCKED, blocked.out + blocked.err
+    assert "failed" in blocked.err

@@ -124,7 +124,7 @@ def test_live_view_on_a_terminal_shows_waves_steps_and_state():
     Watcher(client, out, interval=0.01, sleep=lambda s: None).wait("d-1")
     text = out.file.getvalue()
     assert "\x1b[" in text  # rendered for a terminal
-    for fragment in ("wave 0", "wave 1", "s1", "s2", "running", "attempt 2", "completed", "100% done"):
+    for fragment in ("wave 1", "wave 2", "s1", "s2", "running", "attempt 2", "completed", "100% done"):
         assert fragment in text, fragment
 
 
@@ -149,7 +149,7 @@ def test_progress_view_counts_finished_work_per_wave():
     out = console()
     out.print(view)
     text = out.file.getvalue()
-    assert "wave 0" in text and "1/1 done" in text  # s3 is a no-op: not counted as work
+    assert "wave 1" in text and "1/1 done" in text  # s3 is a no-op: not counted as work
     assert "1/1 failed" in text and "boom" in text
 
 
@@ -194,3 +194,37 @@ def test_ctrl_c_while_waiting_names_the_deployment_and_exits_130(cli, monkeypatc
     monkeypatch.setattr("orchestrator_cli.client.Client.deployment", lambda self, i: deployment("executing"))
     result = cli("--token", "t", "wait", "d-1")
     assert result.code == 130 and "stopped following deployment d-1; it goes on" in result.err
+
+
+def _screen(output: str) -> list[str]:
+    """What a terminal shows after `output`: lines, with cursor-up (ESC[1A), erase-line (ESC[2K) and carriage
+    return applied and every other escape sequence dropped."""
+    import re
+
+    lines, row = [""], 0
+    for token in re.findall(r"\x1b\[[0-9;?]*[A-Za-z]|\r|\n|[^\x1b\r\n]+", output):
+        if token == "\n":
+            row += 1
+            if row == len(lines):
+                lines.append("")
+        elif token == "\x1b[1A":
+            row = max(0, row - 1)
+        elif token == "\x1b[2K":
+            lines[row] = ""
+        elif token == "\r" or token.startswith("\x1b"):
+            continue
+        else:
+            lines[row] += token
+    return lines
+
+
+def test_after_a_decision_the_live_view_is_redrawn_in_place_without_a_stale_header():
+    client = FakeClient([deployment("awaiting_approval"), deployment("completed", [ok("s1"), ok("s2")],
+                                                                      progress_percentage=100.0)])
+    out = console(terminal=True)
+    Watcher(client, out, interval=0.01, interactive=True, ask=lambda c: ("approve", None),
+            sleep=lambda s: None).wait("d-1")
+    screen = "\n".join(_screen(out.file.getvalue()))
+    assert "completed" in screen
+    assert "awaiting_approval" not in screen  # the view drawn before the prompt was erased, not left above
+    assert screen.count("Deployment  ") == 1

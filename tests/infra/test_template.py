@@ -399,7 +399,8 @@ def test_starters_of_deployments_get_the_state_machine_and_its_permissions(funct
     } <= granted
 
 
-@pytest.mark.parametrize("name", ["FinalizeFunction", "DriftScannerFunction"])
+@pytest.mark.parametrize("name", ["FinalizeFunction", "DriftScannerFunction", "PlanFunction", "RequestApprovalFunction",
+                                  "ApiFunction"])
 def test_event_publishers_may_put_events_on_the_domain_bus(functions, name):
     policies = functions[name]["Properties"]["Policies"]
     assert {"EventBridgePutEventsPolicy": {"EventBusName": {"Ref": "DomainEventBus"}}} in policies
@@ -541,9 +542,13 @@ def test_data_stores_are_encrypted_and_private(template, resources):
     cache = resources["CacheReplicationGroup"]["Properties"]
     assert cache["TransitEncryptionEnabled"] is True and cache["AtRestEncryptionEnabled"] is True
     subnets = resources_of_type(resources, "AWS::EC2::Subnet")
-    assert len(subnets) == 2 and all(s["Properties"]["MapPublicIpOnLaunch"] is False for s in subnets.values())
-    assert not resources_of_type(resources, "AWS::EC2::InternetGateway")
-    assert not resources_of_type(resources, "AWS::EC2::NatGateway")
+    assert all(s["Properties"]["MapPublicIpOnLaunch"] is False for s in subnets.values())
+    # The data stores' subnets are private; the only way out is the optional webhook egress.
+    for name in ("DatabaseSubnetGroup", "CacheSubnetGroup"):
+        assert refs_in(resources[name]["Properties"]["SubnetIds"]) == {"PrivateSubnetA", "PrivateSubnetB"}
+    for res in [*resources_of_type(resources, "AWS::EC2::InternetGateway").values(),
+                *resources_of_type(resources, "AWS::EC2::NatGateway").values(), subnets["EgressSubnet"]]:
+        assert res["Condition"] == "HasWebhookEgress"
 
 
 def test_vpc_endpoints_cover_the_services_the_functions_call(resources):
@@ -603,7 +608,7 @@ def _check_parameter(spec: dict[str, Any], value: str) -> None:
         assert re.fullmatch(spec["AllowedPattern"], value)
 
 
-@pytest.mark.parametrize("env", ["default", "dev", "staging", "prod"])
+@pytest.mark.parametrize("env", ["default", "staging", "prod"])
 def test_samconfig_environment(template, env):
     config = tomllib.loads(SAMCONFIG_PATH.read_text())
     assert str(config["version"]) == "0.1"
@@ -615,6 +620,139 @@ def test_samconfig_environment(template, env):
     overrides = _parameter_overrides(deploy["parameter_overrides"])
     expected_stage = "dev" if env == "default" else env
     assert overrides["Stage"] == expected_stage
+    tags = _parameter_overrides(deploy["tags"])
+    assert tags == {"Application": "multicloud-orchestrator", "Stage": expected_stage}
     for key, value in overrides.items():
         assert key in template["Parameters"], key
         _check_parameter(template["Parameters"][key], value)
+
+
+def test_samconfig_states_each_environment_once():
+    config = tomllib.loads(SAMCONFIG_PATH.read_text())
+    assert set(config) - {"version"} == {"default", "staging", "prod"}  # default is dev: no copy of it
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Guardrails: alarms, failure destinations, concurrency, cache AUTH, HA, CORS
+# --------------------------------------------------------------------------------------------------------------------
+def _alarms(resources) -> dict[str, Any]:
+    return {name: res["Properties"] for name, res in resources_of_type(resources, "AWS::CloudWatch::Alarm").items()}
+
+
+def _watched(alarms: dict[str, Any], namespace: str, metric: str) -> set[str]:
+    """Logical ids named in the dimensions of the alarms on namespace/metric."""
+    return {ref for alarm in alarms.values() if alarm["Namespace"] == namespace and alarm["MetricName"] == metric
+            for ref in refs_in(alarm["Dimensions"])}
+
+
+def test_every_alarm_notifies_the_one_topic(resources):
+    alarms = _alarms(resources)
+    assert len(alarms) >= 30
+    for name, alarm in alarms.items():
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
+        assert alarm["TreatMissingData"] == "notBreaching", name
+    assert resources["AlarmEmailSubscription"]["Condition"] == "HasAlarmEmail"
+    assert resources["AlarmEmailSubscription"]["Properties"]["Endpoint"] == {"Ref": "AlarmEmail"}
+
+
+def test_every_function_has_error_and_throttle_alarms(resources, functions):
+    alarms = _alarms(resources)
+    assert _watched(alarms, "AWS/Lambda", "Errors") == set(functions)
+    assert _watched(alarms, "AWS/Lambda", "Throttles") == set(functions)
+
+
+def test_state_machine_api_and_database_are_watched(resources):
+    alarms = _alarms(resources)
+    for metric in ("ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"):
+        assert _watched(alarms, "AWS/States", metric) == {"DeploymentStateMachine"}, metric
+    api_dimensions = [a["Dimensions"] for a in alarms.values() if a["Namespace"] == "AWS/ApiGateway"]
+    assert {a["MetricName"] for a in alarms.values() if a["Namespace"] == "AWS/ApiGateway"} == {"5XXError", "Latency"}
+    for dimensions in api_dimensions:  # the names API Gateway publishes under
+        assert {d["Name"]: d["Value"] for d in dimensions} == {
+            "ApiName": resources["RestApi"]["Properties"]["Name"], "Stage": {"Ref": "Stage"}}
+    assert {"DatabaseCluster", "DatabaseProxy"} <= {ref for a in alarms.values() if a["Namespace"] == "AWS/RDS"
+                                                    for ref in refs_in(a["Dimensions"])}
+
+
+def test_thresholds_are_set_per_stage(template, resources):
+    thresholds = template["Mappings"]["AlarmThresholds"]
+    assert set(thresholds) == set(template["Parameters"]["Stage"]["AllowedValues"])
+    keys = {k for stage in thresholds.values() for k in stage}
+    assert all(set(stage) == keys for stage in thresholds.values())
+    used = {a["Threshold"]["Fn::FindInMap"][2] for a in _alarms(resources).values()
+            if isinstance(a["Threshold"], dict)}
+    assert used == keys
+    assert thresholds["prod"]["FunctionErrors"] <= thresholds["dev"]["FunctionErrors"]
+
+
+def test_asynchronously_invoked_functions_fail_into_a_watched_queue(resources, functions):
+    asynchronous = {name for name, fn in functions.items()
+                    if any(e["Type"] in ("Schedule", "EventBridgeRule") for e in fn["Properties"].get("Events",
+                                                                                                     {}).values())}
+    assert asynchronous == {"DriftScannerFunction", "ReconcileFunction", "NotifyFunction"}
+    for name in asynchronous:
+        config = functions[name]["Properties"]["EventInvokeConfig"]
+        assert config["DestinationConfig"]["OnFailure"] == {
+            "Type": "SQS", "Destination": {"Fn::GetAtt": ["AsyncFailureQueue", "Arn"]}}, name
+    assert _watched(_alarms(resources), "AWS/SQS", "ApproximateNumberOfMessagesVisible") == {"AsyncFailureQueue"}
+
+
+def test_reserved_concurrency_fits_the_database_connection_budget(template, functions):
+    reserved = {name: fn["Properties"]["ReservedConcurrentExecutions"] for name, fn in functions.items()}
+    pool = int(template["Globals"]["Function"]["Environment"]["Variables"]["DB_POOL_MAX_SIZE"])
+    connections = sum(reserved.values()) * pool
+    # Aurora PostgreSQL: max_connections = LEAST(memory / 9531392, 5000); 2 GiB per ACU; the proxy may use 90 %.
+    min_acus = template["Parameters"]["DatabaseMaxCapacity"]["MinValue"]
+    budget = int(min(min_acus * 2 * 1024**3 / 9531392, 5000) * 0.9)
+    assert connections <= budget, (connections, budget)
+    assert reserved["ApplyStepFunction"] >= 40  # one deployment's widest wave (MaxConcurrency <= 40)
+
+
+def test_cache_requires_auth_with_a_token_from_secrets_manager(template, resources, functions):
+    cache = resources["CacheReplicationGroup"]["Properties"]
+    assert cache["TransitEncryptionEnabled"] is True  # AUTH needs TLS
+    assert "${CacheAuthSecret}" in cache["AuthToken"]["Fn::Sub"]
+    assert template["Globals"]["Function"]["Environment"]["Variables"]["REDIS_AUTH_SECRET_ARN"] == {
+        "Ref": "CacheAuthSecret"}
+    for name, function in functions.items():
+        if name != "MigrateFunction":  # the only one that never touches Redis
+            assert "CacheAuthSecret" in _secret_grants(function), name
+
+
+def test_prod_runs_two_database_instances(resources):
+    replica = resources["DatabaseReplicaInstance"]
+    assert replica["Condition"] == "IsProd"
+    assert replica["Properties"]["DBClusterIdentifier"] == {"Ref": "DatabaseCluster"}
+
+
+def test_cors_parameter_reaches_the_api_function(resources, functions):
+    variables = functions["ApiFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["CORS_ALLOW_ORIGIN"] == {"Ref": "CorsAllowOrigin"}
+
+
+def test_authorizer_answers_are_cached_a_minute(resources):
+    authorizer = resources["RestApi"]["Properties"]["Auth"]["Authorizers"]["JwtAuthorizer"]
+    assert authorizer["Identity"]["ReauthorizeEvery"] == 60  # the revocation delay docs/adr/0014 states
+
+
+def test_every_checkov_skip_is_justified(resources):
+    for name, res in resources.items():
+        for skip in res.get("Metadata", {}).get("checkov", {}).get("skip", []):
+            assert re.fullmatch(r"CKV2?_AWS_\d+", skip["id"]), name
+            assert len(skip.get("comment", "")) > 20, (name, skip["id"])
+
+
+def test_notifications_follow_the_domain_events_they_name(resources, functions):
+    from orchestrator.domain.notifications import EVENT_BY_DETAIL_TYPE
+
+    rule = functions["NotifyFunction"]["Properties"]["Events"]["DomainEvents"]
+    assert rule["Type"] == "EventBridgeRule"
+    assert rule["Properties"]["EventBusName"] == {"Ref": "DomainEventBus"}
+    assert set(rule["Properties"]["Pattern"]["detail-type"]) == set(EVENT_BY_DETAIL_TYPE)
+
+
+def test_webhook_egress_is_optional_and_https_only(resources):
+    for name in ("InternetGateway", "EgressSubnet", "NatGateway", "PrivateDefaultRoute"):
+        assert resources[name]["Condition"] == "HasWebhookEgress", name
+    egress = resources["LambdaSecurityGroup"]["Properties"]["SecurityGroupEgress"]
+    assert [(rule["FromPort"], rule["ToPort"]) for rule in egress if rule.get("CidrIp") == "0.0.0.0/0"] == [(443, 443)]

@@ -36,7 +36,7 @@ TASK_SAMPLES = ["plan.json", "request_approval.json", "apply_step.json", "destro
 FUNCTIONS = {"authorizer": "AuthorizerFunction", "plan": "PlanFunction", "request_approval": "RequestApprovalFunction",
              "apply_step": "ApplyStepFunction", "destroy_step": "DestroyStepFunction", "verify": "VerifyFunction",
              "drift_scanner": "DriftScannerFunction", "migrate": "MigrateFunction",
-             "reconcile": "ReconcileFunction"}
+             "reconcile": "ReconcileFunction", "notify": "NotifyFunction"}
 
 EXERCISED: dict[str, str] = {}  # sample (relative to events/) -> the test that invokes it
 
@@ -268,6 +268,9 @@ def test_every_sample_event_is_valid_json_for_its_function(name: str):
     assert isinstance(event, dict) and event
     if name.startswith("api/"):
         assert {"httpMethod", "path", "headers", "requestContext", "body"} <= set(event)
+    elif function_for(name) == "NotifyFunction":  # an EventBridge event carrying a domain event
+        assert {"detail-type", "source", "detail"} <= set(event)
+        assert {"deployment_id", "tenant_id", "status"} <= set(event["detail"])
     elif function_for(name) not in ("AuthorizerFunction", "DriftScannerFunction", "MigrateFunction",
                                     "ReconcileFunction"):
         assert {"deployment_id", "tenant_id", "correlation_id"} <= set(event)
@@ -460,6 +463,37 @@ def test_reconcile_sample_lists_the_deployments_it_recovered(world: World, funct
     # Every deployment of the world still has its execution (or is settled): nothing to recover.
     assert set(summary) == {"deployments_settled"}
     assert not set(summary["deployments_settled"]) & {d["id"] for d in world.deployments.values()}
+
+
+@exercises("notify.json")
+def test_notify_sample_delivers_to_the_tenants_destination(world: World, functions: Functions):
+    received: list[dict[str, str]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the base class's naming
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            received.append(dict(self.headers))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        created = world.admin.api.call("POST", "/api/v1/notifications", {
+            "name": "sample", "url": f"http://127.0.0.1:{server.server_address[1]}/", "events": ["completed"]})
+        assert created.status == 201, created.body
+        event = sample("notify.json")
+        event["detail"]["tenant_id"] = world.tenant
+        assert functions.sample("notify.json", event).ok() == {"deliveries": 1, "failed": 0}
+        assert [h["X-Orchestrator-Event"] for h in received] == ["completed"]
+        other = {**event, "detail": {**event["detail"], "tenant_id": "t-nobody"}}
+        assert functions.sample("notify.json", other).ok() == {"deliveries": 0, "failed": 0}
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 class _CloudFormation(BaseHTTPRequestHandler):

@@ -1019,7 +1019,7 @@ def test_openapi_document_lists_the_api_and_the_intent_body_schema(local_cloud):
     assert reply.body["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
 
 
-SECRET_ANSWERS = {"/api/v1/auth/login", "/api/v1/auth/tokens", "/api/v1/auth/refresh"}
+SECRET_ANSWERS = {"/api/v1/auth/login", "/api/v1/auth/tokens", "/api/v1/auth/refresh", "/api/v1/notifications"}
 
 
 def test_openapi_document_is_the_typed_contract(local_cloud):

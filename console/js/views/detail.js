@@ -5,6 +5,7 @@ import {
 } from "../dom.js";
 import { renderStateMachine } from "../graph.js";
 import { deriveProgress } from "../progress.js";
+import { renderResourceGraph, resourceStatus, terraformBlocks } from "../resources.js";
 
 const APPROVERS = new Set(["admin", "operator"]);
 let aslPromise;
@@ -19,6 +20,10 @@ export function detailView({ id, user }) {
   };
   const graph = h("div", { class: "graph-host", id: "graph" }, h("p", { class: "muted" }, "Loading the state machine…"));
   const graphCaption = h("p", { class: "muted small", id: "graph-caption" });
+  const resourceHost = h("div", { class: "graph-host resource-host", id: "resource-graph" });
+  const resourceDetail = h("div", { class: "resource-detail", id: "resource-detail", hidden: true });
+  let terraformPromise;
+  const resources = renderResourceGraph(resourceHost, { onSelect: (step, result) => showResource(step, result) });
   const live = h("span", { class: "live-note muted", id: "live-note" });
   const banner = h("p", { class: "banner banner--danger", role: "alert", id: "detail-error", hidden: true });
   const reason = h("textarea", { id: "reject-reason", name: "reason", rows: 4, maxlength: 1000, required: true,
@@ -39,9 +44,14 @@ export function detailView({ id, user }) {
     banner,
     sections.summary,
     h("div", { class: "detail-grid" },
-      h("section", { class: "card graph-card" },
-        h("div", { class: "card__header" }, h("h2", {}, "Lifecycle"), graphCaption),
-        graph),
+      h("div", { class: "detail-main" },
+        h("section", { class: "card graph-card", id: "resources" },
+          h("div", { class: "card__header" }, h("h2", {}, "Resources"),
+            h("p", { class: "muted small" }, "By dependency wave; colours are the steps' status. Click one for its step and Terraform.")),
+          resourceHost, resourceDetail),
+        h("section", { class: "card graph-card" },
+          h("div", { class: "card__header" }, h("h2", {}, "Lifecycle"), graphCaption),
+          graph)),
       h("div", { class: "detail-side" }, sections.plan, sections.steps, sections.audit)),
     dialog);
 
@@ -83,7 +93,34 @@ export function detailView({ id, user }) {
     if (!stopped && !settled) timer = setTimeout(refresh, config.detailRefreshSeconds * 1000);
   }
 
+  async function showResource(step, result) {
+    const status = resourceStatus(step, result);
+    const rows = [
+      ["Resource", step.resource_identifier], ["Action", step.action], ["Wave", step.wave + 1], ["Status", status],
+      ["Attempts", result?.attempt_number ?? "-"],
+      ["Duration", result?.duration_seconds != null ? formatDuration(result.duration_seconds) : "-"],
+      ["Changed", (step.changed_paths || []).join(", ") || "-"],
+      ["Depends on", (step.dependencies || []).join(", ") || "-"],
+    ];
+    const terraform = h("pre", { class: "code", id: "resource-terraform" }, "Loading the Terraform…");
+    resourceDetail.replaceChildren(
+      h("h3", { id: "resource-detail-title" }, step.resource_identifier),
+      h("dl", { class: "meta" }, ...rows.map(([label, value]) => meta(label, String(value)))),
+      result?.error_message ? h("p", { class: "banner banner--danger" }, result.error_message) : null,
+      terraform);
+    resourceDetail.hidden = false;
+    try {
+      terraformPromise ??= api.terraform(id);
+      const blocks = terraformBlocks(await terraformPromise, step.resource_identifier);
+      terraform.textContent = blocks ? JSON.stringify(blocks, null, 2) : "No Terraform for this resource.";
+    } catch (exc) {
+      terraformPromise = undefined;
+      terraform.textContent = `Could not load the Terraform: ${exc.message}`;
+    }
+  }
+
   async function show(d, events) {
+    resources.update(d);
     renderIfChanged("summary", [d, user.role, acting], () => summary(d));
     renderIfChanged("plan", d.plan, () => planSection(d.plan));
     renderIfChanged("steps", [d.plan, d.step_results], () => stepsSection(d));
@@ -155,7 +192,9 @@ export function detailView({ id, user }) {
           onclick: openReject }, "Reject"))
       : null;
     const approval = d.approval || {};
-    const progress = Math.round(d.progress_percentage ?? 0);
+    // A rollback is told by what it undid: a percentage of a run that was reversed says nothing true.
+    const undo = undoSummary(d);
+    const progress = undo ? Math.round((100 * undo.undone) / Math.max(undo.applied, 1)) : Math.round(d.progress_percentage ?? 0);
     return [
       h("div", { class: "summary__top" },
         h("div", { class: "summary__title" },
@@ -169,7 +208,7 @@ export function detailView({ id, user }) {
       h("div", { class: "progress__bar", style: `width:${progress}%` })),
       h("dl", { class: "meta" },
         meta("Deployment", h("span", { class: "mono" }, d.id)),
-        meta("Progress", `${progress}%`),
+        undo ? meta("Rollback", h("span", { id: "undo-summary" }, undo.text)) : meta("Progress", `${progress}%`),
         meta("Providers", d.providers.map((p) => h("span", { class: "chip chip--provider" }, p))),
         meta("Resources", d.resource_count),
         meta("Strategy", d.strategy),
@@ -177,10 +216,11 @@ export function detailView({ id, user }) {
         meta("Created", formatTime(d.created_at)),
         meta("Updated", formatTime(d.updated_at)),
         approval.required || approval.decided_by
-          ? meta("Approval", approval.decided_by
-            ? `${d.status === "rejected" ? "rejected" : "decided"} by ${approval.decided_by} · ${formatTime(approval.decided_at)}`
-              + (approval.comment ? ` · “${approval.comment}”` : "")
-            : `requested ${formatTime(approval.requested_at)}`)
+          ? meta("Approval", h("span", { id: "approval-decision", "data-decision": approval.decision || "" },
+            approval.decided_by
+              ? `${approval.decision || "decided"} by ${approval.decided_by} · ${formatTime(approval.decided_at)}`
+                + (approval.comment ? ` · “${approval.comment}”` : "")
+              : `requested ${formatTime(approval.requested_at)}`))
           : null),
       d.error_message ? h("p", { class: "banner banner--danger", id: "deployment-error" }, d.error_message) : null,
       d.status === "awaiting_approval" && !canDecide(d)
@@ -193,6 +233,18 @@ export function detailView({ id, user }) {
 
   refresh();
   return { element, unmount() { stopped = true; clearTimeout(timer); if (dialog.open) dialog.close(); } };
+}
+
+/** For a run rolling back or rolled back: how many applied steps were undone, as a sentence. */
+export function undoSummary(d) {
+  if (d.status !== "rolling_back" && d.status !== "rolled_back") return null;
+  const applied = (d.step_results || []).filter((r) => r.action !== "no-op" && (r.status === "succeeded" || r.rolled_back));
+  const undone = applied.filter((r) => r.rolled_back).length;
+  const text = applied.length === 0
+    ? "nothing had been applied: nothing to undo"
+    : `undid ${undone} of ${applied.length} applied step${applied.length === 1 ? "" : "s"}`
+      + (d.status === "rolling_back" ? " so far" : "");
+  return { applied: applied.length, undone, text };
 }
 
 function meta(label, ...value) {

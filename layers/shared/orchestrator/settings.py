@@ -65,11 +65,18 @@ class Settings:
     redis_socket_timeout_seconds: float = 2.0
     redis_connect_timeout_seconds: float = 2.0
     redis_key_prefix: str = "orch"
+    # ElastiCache AUTH: a Secrets Manager secret {"password": ...} (AWS); locally Valkey runs without AUTH.
+    redis_auth_secret_arn: str | None = None
     lock_ttl_seconds: float = 60.0
 
     aws_region: str | None = None
     aws_timeout_seconds: float = 3.0
     service_name: str = "orchestrator"
+    # Webhook deliveries: each POST's timeout; loopback receivers are allowed only on one machine (the local cloud).
+    webhook_timeout_seconds: float = 5.0
+    webhook_allow_loopback: bool = False
+    # Access-Control-Allow-Origin of the API's answers (the template's CorsAllowOrigin).
+    cors_allow_origin: str = "*"
 
     # The workflow and the event bus.
     state_machine_arn: str | None = None
@@ -110,10 +117,14 @@ class Settings:
             redis_socket_timeout_seconds=_number(env, "REDIS_SOCKET_TIMEOUT_SECONDS", 2.0, float, 0.05),
             redis_connect_timeout_seconds=_number(env, "REDIS_CONNECT_TIMEOUT_SECONDS", 2.0, float, 0.05),
             redis_key_prefix=_text(env, "REDIS_KEY_PREFIX", "orch"),
+            redis_auth_secret_arn=_text(env, "REDIS_AUTH_SECRET_ARN"),
             lock_ttl_seconds=_number(env, "LOCK_TTL_SECONDS", 60.0, float, 0.01),
             aws_region=_text(env, "AWS_REGION") or _text(env, "AWS_DEFAULT_REGION"),
             aws_timeout_seconds=_number(env, "AWS_TIMEOUT_SECONDS", 3.0, float, 0.1),
             service_name=_text(env, "POWERTOOLS_SERVICE_NAME", "orchestrator"),
+            cors_allow_origin=_text(env, "CORS_ALLOW_ORIGIN", "*"),
+            webhook_timeout_seconds=_number(env, "WEBHOOK_TIMEOUT_SECONDS", 5.0, float, 0.1),
+            webhook_allow_loopback=_text(env, "WEBHOOK_ALLOW_LOOPBACK", "") in ("1", "true", "yes"),
             state_machine_arn=_text(env, "STATE_MACHINE_ARN"),
             event_bus_name=_text(env, "EVENT_BUS_NAME"),
             approval_timeout_seconds=_number(env, "APPROVAL_TIMEOUT_SECONDS", 86_400, int, 1),
@@ -171,6 +182,15 @@ class Settings:
             return BootstrapAdmin(self.bootstrap_admin_username, self.bootstrap_admin_password,
                                   self.bootstrap_admin_email)
         return None
+
+    def redis_password(self) -> str | None:
+        if not self.redis_auth_secret_arn:
+            return None
+        from .adapters.aws.secrets import get_secret_json
+
+        secret = get_secret_json(self.redis_auth_secret_arn, region=self.aws_region,
+                                 timeout_seconds=self.aws_timeout_seconds)
+        return str(secret.get("password") or "") or None
 
     def require_redis(self) -> None:
         if not self.redis_url:

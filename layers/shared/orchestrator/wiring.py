@@ -12,6 +12,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from .auth.tokens import TokenSettings
+from .ports.notifications import NotificationStore, WebhookSender
 from .ports.tokens import TokenStore
 from .settings import Settings, get_settings
 from .usecases.services import Services
@@ -89,6 +90,21 @@ def token_store() -> TokenStore:
     return PgTokenStore(get_database(get_settings()))
 
 
+def notification_store() -> NotificationStore:
+    from .adapters.postgres.notifications import PgNotificationStore
+    from .adapters.postgres.pool import get_database
+
+    return PgNotificationStore(get_database(get_settings()))
+
+
+def webhook_sender() -> WebhookSender:
+    from .adapters.http.webhooks import UrllibWebhookSender
+
+    settings = get_settings()
+    return UrllibWebhookSender(timeout_seconds=settings.webhook_timeout_seconds,
+                               allow_loopback=settings.webhook_allow_loopback)
+
+
 def probes() -> dict[str, Callable[[], None]]:
     """Readiness checks, each bounded by its client's timeouts."""
     from .adapters.postgres.pool import get_database
@@ -116,4 +132,5 @@ def reset() -> None:
         close_redis()
 
 
-__all__ = ["Settings", "probes", "reset", "services", "token_settings", "token_store"]
+__all__ = ["Settings", "notification_store", "probes", "reset", "services", "token_settings", "token_store",
+           "webhook_sender"]

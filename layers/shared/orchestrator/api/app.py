@@ -15,11 +15,12 @@ from ..auth.tokens import InvalidToken
 from ..domain.errors import DomainError, FieldError, ValidationFailed
 from ..domain.intent import field_error_from_pydantic
 from ..observability import logger
+from ..settings import get_settings
 from .body import decode_json
 from .conventions import PreconditionFailed, base_path, etags, idempotent_posts
 from .errors import MalformedRequest, UnsupportedMediaType, error_body, to_http
 from .guard import GuardedRequestValidation
-from .routes import auth, cloud, deployments, drift, health, policies
+from .routes import auth, cloud, deployments, drift, health, notifications, policies
 
 API_PREFIX = "/api/v1"
 OPENAPI: dict[str, Any] = {
@@ -63,14 +64,14 @@ class ApiResolver(APIGatewayRestResolver):
 
 def build_app(log: Logger = logger) -> APIGatewayRestResolver:
     app = ApiResolver(
-        cors=CORSConfig(allow_origin="*", max_age=600,
+        cors=CORSConfig(allow_origin=get_settings().cors_allow_origin, max_age=600,
                         allow_headers=["Idempotency-Key", "If-Match", "If-None-Match", "X-Correlation-Id"],
                         expose_headers=["ETag", "Location", "Idempotent-Replayed", "Retry-After"]),
         enable_validation=True, json_body_deserializer=decode_json)
     # Permission, media type and unknown query parameters are checked before the declared parameters (guard.py).
     app._request_validation_middleware = GuardedRequestValidation()
     app.use(middlewares=[idempotent_posts, etags])
-    for area in (auth, deployments, drift, cloud, policies):
+    for area in (auth, deployments, drift, cloud, policies, notifications):
         app.include_router(area.router, prefix=API_PREFIX)
     app.include_router(health.router)
 

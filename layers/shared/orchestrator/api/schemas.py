@@ -73,6 +73,39 @@ class TokenList(_Out):
     items: list[TokenOut]
 
 
+class DestinationOut(_Out):
+    id: str
+    name: str
+    url: str
+    events: list[str]
+    format: Literal["generic", "slack"]
+    created_by: str
+    created_at: str
+
+
+class DestinationCreated(DestinationOut):
+    secret: str = Field(description="HMAC-SHA256 key of X-Orchestrator-Signature: shown in this answer only")
+
+
+class DestinationList(_Out):
+    items: list[DestinationOut]
+
+
+class DeliveryOut(_Out):
+    id: str
+    event: str
+    deployment_id: str | None
+    outcome: Literal["delivered", "failed", "refused"]
+    attempts: int
+    status_code: int | None = Field(description="The receiver's last HTTP status; null when nothing answered")
+    error: str | None
+    at: str
+
+
+class DeliveryList(_Out):
+    items: list[DeliveryOut]
+
+
 class UserOut(_Out):
     id: str
     username: str
@@ -162,6 +195,7 @@ class ApprovalOut(_Out):
     comment: str | None
     overridden_by: str | None
     override_reason: str | None
+    decision: Literal["approved", "rejected"] | None
 
 
 class DeploymentSummaryOut(_Out):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..domain.lifecycle import Deployment, DeploymentStatus, DomainEvent
+from ..domain.notifications import Delivery, Destination
 from ..domain.resources import CloudResource
 from ..domain.steps import StepRun, StepStatus
 from ..domain.tokens import ApiToken
@@ -92,6 +93,9 @@ def deployment_view(d: Deployment, plan: Plan | None, steps: list[StepRun]) -> d
             "decided_by": approval.decided_by, "decided_at": _time(approval.decided_at),
             "comment": approval.comment, "overridden_by": approval.overridden_by,
             "override_reason": approval.override_reason,
+            # Only approve and reject record a decider; a rejection is also the deployment's final state.
+            "decision": (("rejected" if d.status == DeploymentStatus.REJECTED else "approved")
+                         if approval.decided_by else None),
         },
     }
 
@@ -123,6 +127,17 @@ def token_view(token: ApiToken) -> dict[str, Any]:
     """Never the secret: only the creation answer adds it."""
     return {"id": token.id, "name": token.name, "role": token.role.value, "created_at": _time(token.created_at),
             "expires_at": _time(token.expires_at), "revoked_at": _time(token.revoked_at)}
+
+
+def destination_view(d: Destination) -> dict[str, Any]:
+    """Never the secret: only the creation answer adds it."""
+    return {"id": d.id, "name": d.name, "url": d.url, "events": [e.value for e in d.events], "format": d.format.value,
+            "created_by": d.created_by, "created_at": _time(d.created_at)}
+
+
+def delivery_view(d: Delivery) -> dict[str, Any]:
+    return {"id": d.id, "event": d.event.value, "deployment_id": d.deployment_id, "outcome": d.outcome,
+            "attempts": d.attempts, "status_code": d.status_code, "error": d.error, "at": _time(d.at)}
 
 
 def user_view(user: User) -> dict[str, Any]:

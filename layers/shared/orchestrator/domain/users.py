@@ -34,6 +34,7 @@ class Permission(StrEnum):
     # Policy sets and freeze windows; overriding soft-mandatory findings. Admins only.
     POLICY_MANAGE = "policy:manage"
     SYSTEM_ADMIN = "system:admin"
+    NOTIFICATION_MANAGE = "notification:manage"
 
 
 P = Permission

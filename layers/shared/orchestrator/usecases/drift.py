@@ -49,7 +49,9 @@ def scan(svc: Services, deployment: Deployment, *, scan_type: str) -> DriftRepor
     if report.has_drift:
         svc.events.publish("DriftDetected", {
             "report_id": report.id, "deployment_id": deployment.id, "tenant_id": deployment.tenant_id,
-            "max_severity": report.max_severity, "items": len(report.items), "summary": report.summary,
+            "name": deployment.intent.name, "environment": deployment.intent.environment.value,
+            "status": deployment.status.value, "max_severity": report.max_severity, "items": len(report.items),
+            "summary": report.summary,
         })
     return report
 

@@ -90,7 +90,18 @@ def plan_deployment(svc: Services, deployment_id: str, correlation_id: str) -> d
         deployment.approval = deployment.approval.model_copy(update={"required": plan.requires_approval})
         deployment.transition(S.PLANNED, actor=WORKFLOW, correlation_id=correlation_id, detail=summary)
     svc.deployments.save(deployment, plan=plan, steps=steps)
+    if plan.blocked:
+        _publish(svc, "DeploymentPolicyBlocked", deployment, correlation_id)
     return _compact(svc, deployment, plan)
+
+
+def _publish(svc: Services, detail_type: str, deployment: Deployment, correlation_id: str) -> None:
+    """A domain event on the bus (best effort: the database holds the truth); notifications follow from it."""
+    svc.events.publish(detail_type, {
+        "deployment_id": deployment.id, "tenant_id": deployment.tenant_id, "name": deployment.intent.name,
+        "environment": deployment.intent.environment.value, "status": deployment.status.value,
+        "error_message": deployment.error_message, "correlation_id": correlation_id,
+    })
 
 
 def _blocked_by_claims(plan, held: list[Claim]):
@@ -106,12 +117,15 @@ def _blocked_by_claims(plan, held: list[Claim]):
 
 def request_approval(svc: Services, deployment_id: str, task_token: str, correlation_id: str) -> dict[str, Any]:
     deployment = _load(svc, deployment_id)
-    if deployment.status == S.PLANNED:
+    requested = deployment.status == S.PLANNED
+    if requested:
         deployment.approval = deployment.approval.model_copy(update={"required": True, "requested_at": utcnow()})
         deployment.transition(S.AWAITING_APPROVAL, actor=WORKFLOW, correlation_id=correlation_id)
     elif deployment.status != S.AWAITING_APPROVAL:  # retried after a decision, or cancelled meanwhile
         raise Cancelled(f"deployment {deployment_id} is {deployment.status.value}, not waiting for approval")
     svc.deployments.save(deployment, task_token=task_token)
+    if requested:  # once, not on a retried invocation
+        _publish(svc, "DeploymentAwaitingApproval", deployment, correlation_id)
     return {"status": deployment.status.value}
 
 
@@ -345,11 +359,7 @@ def finalize(svc: Services, deployment_id: str, outcome: str, correlation_id: st
                           detail={"reason": reason} if reason else None, error_message=message or None)
     svc.deployments.save(deployment)
     if target in (S.COMPLETED, S.FAILED, S.ROLLED_BACK):
-        svc.events.publish(f"Deployment{target.value.title().replace('_', '')}", {
-            "deployment_id": deployment.id, "tenant_id": deployment.tenant_id, "name": deployment.intent.name,
-            "environment": deployment.intent.environment.value, "status": target.value,
-            "error_message": deployment.error_message, "correlation_id": correlation_id,
-        })
+        _publish(svc, f"Deployment{target.value.title().replace('_', '')}", deployment, correlation_id)
     return {"status": deployment.status.value}
 
 

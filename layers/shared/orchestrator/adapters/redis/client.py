@@ -18,6 +18,7 @@ def create_redis(
     socket_timeout_seconds: float = 2.0,
     connect_timeout_seconds: float = 2.0,
     client_name: str | None = "orchestrator",
+    password: str | None = None,
 ) -> redis.Redis:
     """A client whose every call is bounded by the socket timeouts.
 
@@ -32,6 +33,7 @@ def create_redis(
         retry=Retry(EqualJitterBackoff(cap=0.25, base=0.05), retries=1),
         health_check_interval=30,
         client_name=client_name,
+        password=password,
     )
 
 
@@ -53,6 +55,7 @@ def get_redis(settings: Settings | None = None) -> redis.Redis:
                 socket_timeout_seconds=settings.redis_socket_timeout_seconds,
                 connect_timeout_seconds=settings.redis_connect_timeout_seconds,
                 client_name=settings.service_name,
+                password=settings.redis_password(),
             )
             _client_pid = os.getpid()
         return _client

@@ -1,0 +1,102 @@
+"""How the CLI shows things to people: 80 columns, short ids, times in words, waves from 1, what a rollback undid,
+the approval's decision, and the exit code of a policy block."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from rich.console import Console
+
+from orchestrator_cli import exitcodes, render
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+def _text(renderable, width: int = 80) -> str:
+    console = Console(width=width, record=True, color_system=None, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(renderable)
+    return console.export_text()
+
+
+@pytest.mark.parametrize(("delta", "expected"), [
+    (timedelta(seconds=10), "just now"),
+    (timedelta(minutes=3, seconds=10), "3 min ago"),
+    (timedelta(hours=5), "5 h ago"),
+    (timedelta(days=2), "2 d ago"),
+    (timedelta(days=90), "2026-09-02"),
+    (-timedelta(days=30), "in 30 d"),
+])
+def test_times_are_said_in_words(delta, expected):
+    assert render.ago((NOW - delta).isoformat(), now=NOW) == expected
+    assert render.ago(None) == "-"
+
+
+def _summary(n: int) -> dict:
+    return {"id": f"{n:08x}-1111-2222-3333-444455556666", "name": "a-very-long-stack-name-for-the-web-tier-" * 2,
+            "status": "awaiting_approval", "environment": "production", "providers": ["aws", "azure", "gcp"],
+            "resource_count": 12, "created_at": (datetime.now(UTC) - timedelta(minutes=3)).isoformat(),
+            "initiated_by": "someone-with-a-long-username"}
+
+
+def test_the_list_fits_80_columns_with_short_ids_and_ellipses():
+    out = _text(render.deployments_table({"items": [_summary(1), _summary(2)], "total": 2}))
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80, out
+    row = next(line for line in lines if line.startswith("00000001"))
+    assert "00000001-" not in row  # 8 characters, nothing cut in the middle
+    assert "…" in row and "awaiting_approval" in row and "prod" in row and "3 min ago" in row
+
+
+def test_wide_adds_full_ids_providers_and_resources():
+    out = _text(render.deployments_table({"items": [_summary(1)], "total": 1}, wide=True), width=250)
+    assert "00000001-1111-2222-3333-444455556666" in out and "aws,azure,gcp" in out and " 12 " in out
+
+
+def _deployment(status: str, results: list[dict], **extra) -> dict:
+    steps = [{"step_id": r["step_id"], "action": "create", "resource_identifier": f"aws/r/{r['step_id']}",
+              "wave": i} for i, r in enumerate(results)]
+    return {"id": "d", "name": "web", "status": status, "progress_percentage": 67.0, "step_results": results,
+            "plan": {"steps": steps, "waves": [[s["step_id"]] for s in steps], "step_count": len(steps)}, **extra}
+
+
+def test_waves_are_numbered_from_1_in_the_plan_and_the_progress():
+    d = _deployment("executing", [{"step_id": "s1", "status": "succeeded"}, {"step_id": "s2", "status": "running"}])
+    progress = _text(render.progress_view(d), width=120)
+    assert "wave 1" in progress and "wave 2" in progress and "wave 0" not in progress
+    table = _text(render.plan_steps_table(d["plan"]), width=120)
+    rows = [line.split() for line in table.splitlines()]
+    assert [row[1] for row in rows if row and row[0] in {"s1", "s2"}] == ["1", "2"]
+
+
+def test_a_rolled_back_run_says_what_was_undone_not_a_percentage():
+    d = _deployment("rolled_back", [{"step_id": "s1", "status": "succeeded", "rolled_back": True},
+                                    {"step_id": "s2", "status": "succeeded", "rolled_back": True},
+                                    {"step_id": "s3", "status": "failed", "rolled_back": False}])
+    header = _text(render.deployment_header(d), width=120)
+    assert "undid 2 of 2 applied steps" in header and "%" not in header
+
+
+@pytest.mark.parametrize("decision", ["approved", "rejected"])
+def test_the_approval_says_the_decision(decision):
+    d = _deployment("completed", [], approval={"required": True, "decided_by": "alice", "decision": decision,
+                                               "decided_at": datetime.now(UTC).isoformat(), "comment": "ok"})
+    assert f"{decision} by alice just now: ok" in _text(render.deployment_header(d), width=120)
+
+
+def test_a_policy_block_has_its_own_exit_code():
+    assert exitcodes.for_deployment({"status": "failed", "plan": {"blocked": True}}) == exitcodes.POLICY_BLOCKED
+    assert exitcodes.for_deployment({"status": "failed", "plan": {"blocked": False}}) == exitcodes.FAILED
+    assert exitcodes.for_deployment({"status": "failed", "plan": None}) == exitcodes.FAILED
+    assert exitcodes.POLICY_BLOCKED not in {exitcodes.FAILED, exitcodes.INVALID}
+
+
+def test_an_ambiguous_prefix_names_the_candidates():
+    from orchestrator_cli.main import MissingLocally, UsageError, _unique
+
+    ids = ["abcd1111-0000", "abcd2222-0000", "ef000000-0000"]
+    assert _unique("ABCD1", ids, "deployment") == "abcd1111-0000"
+    with pytest.raises(UsageError, match="'abcd' matches 2 deployments .*give more characters"):
+        _unique("abcd", ids, "deployment")
+    with pytest.raises(MissingLocally):
+        _unique("0000", ids, "deployment")
