@@ -307,7 +307,7 @@ def test_policy_and_freeze_commands_manage_the_tenants_set_and_the_plan_view_sho
     assert bad.code != 0 and "rule.allowed_regions.0" in bad.err, bad.err
 
     deployment = deploy_json(api, write_intent(tmp_path, three_cloud_intent("tagless")))
-    assert api("wait", deployment["id"], *FAST).code == exitcodes.FAILED
+    assert api("wait", deployment["id"], *FAST).code == exitcodes.POLICY_BLOCKED
     shown = api("plan", deployment["id"])
     assert "owner-tag [mandatory]: blocked" in shown.out, shown.out
 
