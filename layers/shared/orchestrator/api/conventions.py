@@ -33,8 +33,14 @@ def base_path(app: BaseRouter) -> str:
     return ""
 
 
-def location(app: BaseRouter, path: str) -> dict[str, str]:
-    return {"Location": f"{base_path(app)}{path}"}
+def created_at(app: BaseRouter, path: str, body: Any) -> Response:
+    """201 with the new record, and its URL (`path` under /api/v1, behind the stage if any) in Location."""
+    return Response(status_code=201, content_type="application/json", body=body,
+                    headers={"Location": f"{base_path(app)}{path}"})
+
+
+def no_content() -> Response:
+    return Response(status_code=204, content_type=None, body="")
 
 
 def etag_of(body: Any) -> str:

@@ -11,7 +11,7 @@ from ...usecases.auth import Credentials, Registration
 from ...usecases.tokens import TokenRequest
 from ...wiring import services, token_settings, token_store
 from ..context import current_token, current_user
-from ..conventions import answers_with_a_secret, location
+from ..conventions import answers_with_a_secret, created_at, no_content
 from ..guard import requires
 from ..params import ID_TEXT, IdempotencyKey
 from ..schemas import AccessToken, TokenCreated, TokenList, TokenOut, UserOut, responses
@@ -56,8 +56,7 @@ def register(registration: Annotated[Registration, Body()],
 def create_token(request: Annotated[TokenRequest, Body()]) -> Response[TokenCreated]:
     token, secret = tokens.create_token(token_store(), current_user(router), request)
     shown = {k: v for k, v in token_view(token).items() if k != "revoked_at"}  # a new token is not revoked
-    return Response(status_code=201, content_type="application/json", body={**shown, "token": secret},
-                    headers=location(router, f"/api/v1/auth/tokens/{token.id}"))
+    return created_at(router, f"/api/v1/auth/tokens/{token.id}", {**shown, "token": secret})
 
 
 @router.get("/auth/tokens", operation_id="listApiTokens", summary="The caller's API tokens (never their secrets)",
@@ -80,7 +79,7 @@ def get_token(token_id: TokenId) -> TokenOut:
                responses=responses(204, "Revoked (it stops working within 60 s)", 401, 404, 429, 503, empty=True))
 def revoke_token(token_id: TokenId) -> None:
     tokens.revoke_token(token_store(), current_user(router), token_id)
-    return Response(status_code=204, content_type=None, body="")
+    return no_content()
 
 
 @router.post("/auth/logout", operation_id="logout", summary="End this session: its token stops working", tags=TAGS,
@@ -90,7 +89,7 @@ def logout(idempotency_key: IdempotencyKey = None) -> None:
     if kind != "session":
         raise ActionNotAllowed("log out", "token", kind, ["session"])
     tokens.logout(token_store(), token_id, expires_at)
-    return Response(status_code=204, content_type=None, body="")
+    return no_content()
 
 
 @router.post("/auth/refresh", operation_id="refreshSession",

@@ -1,6 +1,5 @@
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
@@ -9,6 +8,7 @@ from ...usecases import cloud_console as uc
 from ...usecases.requests import ResourcePatch
 from ...wiring import services
 from ..context import current_user
+from ..conventions import no_content
 from ..guard import requires
 from ..params import ID_TEXT, IdText
 from ..schemas import ResourceList, ResourceOut, responses
@@ -43,4 +43,4 @@ def patch(resource_id: ResourceId, change: Annotated[ResourcePatch, Body()]) -> 
 @requires(Permission.CLOUD_WRITE)
 def delete(resource_id: ResourceId) -> None:
     uc.delete_resource(services(), current_user(router), resource_id)
-    return Response(status_code=204, content_type=None, body="")
+    return no_content()

@@ -16,7 +16,7 @@ from ...usecases.policies import OverrideBody
 from ...usecases.requests import ApproveBody, RejectBody
 from ...wiring import services
 from ..context import correlation_id, current_user
-from ..conventions import check_if_match, location
+from ..conventions import check_if_match, created_at
 from ..guard import requires
 from ..params import ETAG, ID_TEXT, REPLAY, IdempotencyKey, IfMatch, IfNoneMatch
 from ..schemas import DeploymentOut, DeploymentPage, EventList, responses
@@ -83,8 +83,7 @@ def create(intent: IntentBody, idempotency_key: IdempotencyKey = None) -> Respon
     deployment = uc.create_deployment(services(), user, intent, correlation_id=correlation_id(router),
                                       idempotency_key=f"{user.id}:{idempotency_key}" if idempotency_key else None)
     metrics.add_metric(name="DeploymentsCreated", unit=MetricUnit.Count, value=1)
-    return Response(status_code=201, content_type="application/json", body=full_view(deployment),
-                    headers=location(router, f"/api/v1/deployments/{deployment.id}"))
+    return created_at(router, f"/api/v1/deployments/{deployment.id}", full_view(deployment))
 
 
 @router.get("/deployments", operation_id="listDeployments", summary="List deployments of the caller's tenant",

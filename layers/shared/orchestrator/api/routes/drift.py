@@ -9,7 +9,7 @@ from ...usecases import drift as uc
 from ...usecases.requests import ScanBody
 from ...wiring import services
 from ..context import correlation_id, current_user
-from ..conventions import location
+from ..conventions import created_at
 from ..guard import requires
 from ..params import ID_TEXT, REPLAY, IdempotencyKey, IdText
 from ..schemas import DeploymentOut, DriftReportList, DriftReportOut, responses
@@ -47,5 +47,4 @@ def remediate(report_id: Annotated[str, Path(description="The report's id", min_
                                              pattern=ID_TEXT)],
               idempotency_key: IdempotencyKey = None) -> Response[DeploymentOut]:
     deployment = uc.remediate(services(), current_user(router), report_id, correlation_id=correlation_id(router))
-    return Response(status_code=201, content_type="application/json", body=full_view(deployment),
-                    headers=location(router, f"/api/v1/deployments/{deployment.id}"))
+    return created_at(router, f"/api/v1/deployments/{deployment.id}", full_view(deployment))

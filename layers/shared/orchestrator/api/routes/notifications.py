@@ -13,7 +13,7 @@ from ...usecases import notifications as uc
 from ...usecases.notifications import DestinationRequest
 from ...wiring import notification_store
 from ..context import current_user
-from ..conventions import answers_with_a_secret, location
+from ..conventions import answers_with_a_secret, created_at, no_content
 from ..guard import requires
 from ..params import ID_TEXT
 from ..schemas import DeliveryList, DestinationCreated, DestinationList, DestinationOut, responses
@@ -33,9 +33,8 @@ DestinationId = Annotated[str, Path(description="The destination's id", min_leng
 @answers_with_a_secret
 def create(request: Annotated[DestinationRequest, Body()]) -> Response[DestinationCreated]:
     created = uc.create(notification_store(), current_user(router), request)
-    return Response(status_code=201, content_type="application/json",
-                    body={**destination_view(created), "secret": created.secret},
-                    headers=location(router, f"/api/v1/notifications/{created.id}"))
+    return created_at(router, f"/api/v1/notifications/{created.id}",
+                      {**destination_view(created), "secret": created.secret})
 
 
 @router.get("/notifications", operation_id="listNotifications", summary="The tenant's notification destinations",
@@ -60,7 +59,7 @@ def get(destination_id: DestinationId) -> DestinationOut:
 @requires(Permission.NOTIFICATION_MANAGE)
 def delete(destination_id: DestinationId) -> None:
     uc.delete(notification_store(), current_user(router), destination_id)
-    return Response(status_code=204, content_type=None, body="")
+    return no_content()
 
 
 @router.get("/notifications/<destination_id>/deliveries", operation_id="listNotificationDeliveries",

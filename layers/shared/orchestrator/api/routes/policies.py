@@ -10,7 +10,7 @@ from ...planning.policies import PolicyIn
 from ...usecases import policies as uc
 from ...wiring import services
 from ..context import current_user
-from ..conventions import location
+from ..conventions import created_at, no_content
 from ..guard import requires
 from ..params import ETAG, ID_TEXT, REPLAY, IdempotencyKey, IfNoneMatch
 from ..schemas import FreezeWindowList, FreezeWindowOut, PolicyList, PolicyOut, responses
@@ -50,8 +50,7 @@ def list_policies(if_none_match: IfNoneMatch = None) -> PolicyList:
 @requires(Permission.POLICY_MANAGE)
 def create_policy(policy: PolicyBody, idempotency_key: IdempotencyKey = None) -> Response[PolicyOut]:
     created = uc.create_policy(services(), current_user(router), policy)
-    return Response(status_code=201, content_type="application/json", body=policy_view(created),
-                    headers=location(router, f"/api/v1/policies/{created.id}"))
+    return created_at(router, f"/api/v1/policies/{created.id}", policy_view(created))
 
 
 @router.get("/policies/<policy_id>", operation_id="getPolicy", summary="One policy", tags=POLICY_TAGS,
@@ -73,7 +72,7 @@ def replace_policy(policy_id: PolicyId, policy: PolicyBody) -> PolicyOut:
 @requires(Permission.POLICY_MANAGE)
 def delete_policy(policy_id: PolicyId) -> None:
     uc.delete_policy(services(), current_user(router), policy_id)
-    return Response(status_code=204, content_type=None, body="")
+    return no_content()
 
 
 @router.get("/freeze-windows", operation_id="listFreezeWindows", summary="The tenant's change-freeze windows (admins)",
@@ -90,8 +89,7 @@ def list_windows(if_none_match: IfNoneMatch = None) -> FreezeWindowList:
 @requires(Permission.POLICY_MANAGE)
 def create_window(window: WindowBody, idempotency_key: IdempotencyKey = None) -> Response[FreezeWindowOut]:
     created = uc.create_freeze_window(services(), current_user(router), window)
-    return Response(status_code=201, content_type="application/json", body=freeze_window_view(created),
-                    headers=location(router, f"/api/v1/freeze-windows/{created.id}"))
+    return created_at(router, f"/api/v1/freeze-windows/{created.id}", freeze_window_view(created))
 
 
 @router.get("/freeze-windows/<window_id>", operation_id="getFreezeWindow", summary="One change-freeze window",
@@ -107,4 +105,4 @@ def get_window(window_id: WindowId, if_none_match: IfNoneMatch = None) -> Freeze
 @requires(Permission.POLICY_MANAGE)
 def delete_window(window_id: WindowId) -> None:
     uc.delete_freeze_window(services(), current_user(router), window_id)
-    return Response(status_code=204, content_type=None, body="")
+    return no_content()
