@@ -20,6 +20,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from . import sfn_limits
 from .lambdas import FunctionCode, InProcessLambdaRuntime
 from .targets import LAMBDA_ROLE, STATES_ROLE, Identity, ensure_roles, identify, put_function, put_state_machine
 
@@ -88,6 +89,7 @@ class AwsEmulator:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self.runtime.install()
         _reuse_engine_clients()
+        sfn_limits.install()
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         self._server.start()
         self.identity = identify(self)

@@ -332,7 +332,8 @@ def test_task_samples_take_a_deployment_from_its_plan_to_completed_and_back_to_r
     planned = functions.sample("plan.json", task_event("plan.json", deployment)).ok()
     assert planned["plan_id"] == stored["plan"]["plan_id"] and planned["blocked"] is False
     assert planned["requires_approval"] is True and planned["rollback_on_failure"] is True
-    assert planned["waves"] == stored["plan"]["waves"] and planned["max_concurrency"] >= 1
+    # A small plan: one stage per wave, one step per batch (the state carries batch numbers, never step ids).
+    assert len(planned["stages"]) == len(stored["plan"]["waves"]) and planned["max_concurrency"] >= 1
     # A person approves; the stopped execution ignores it, so nothing runs but what this test invokes.
     assert api.call("POST", f"/api/v1/deployments/{deployment['id']}/approve").status == 200
     assert wait_execution_ended(local_cloud, deployment) == "ABORTED"
@@ -341,13 +342,11 @@ def test_task_samples_take_a_deployment_from_its_plan_to_completed_and_back_to_r
         return functions.sample(name, task_event(name, deployment, **changes)).ok()
 
     assert run("finalize_executing.json") == {"status": "executing", "wait_until": None}
-    steps = [step for wave in planned["waves"] for step in wave]
-    assert len(steps) == 2
-    for step in steps:
-        applied = run("apply_step.json", step_id=step)
-        assert applied.pop("duration_seconds") >= 0
-        assert applied == {"step_id": step, "status": "succeeded", "attempt": 1}
-    assert run("apply_step.json", step_id=steps[0])["attempt"] == 1  # a redelivered task applies nothing again
+    batches = [batch for stage in planned["stages"] for batch in stage]
+    assert len(batches) == 2
+    for batch in batches:
+        assert run("apply_step.json", batch=batch) == {"batch": batch, "steps": 1, "ran": 1}
+    assert run("apply_step.json", batch=batches[0]) == {"batch": batches[0], "steps": 1, "ran": 0}  # redelivered
     assert len(api.resources(deployment["id"])) == 2
     assert run("verify.json") == {"resources_checked": 2}
     assert run("finalize_completed.json") == {"status": "completed"}
@@ -359,13 +358,11 @@ def test_task_samples_take_a_deployment_from_its_plan_to_completed_and_back_to_r
         "step_succeeded", "step_succeeded", "verification_started", "verified", "completed"]
 
     rollback = run("finalize_rolling_back.json")
-    assert sorted(s for wave in rollback["waves"] for s in wave) == sorted(steps) and rollback["max_concurrency"] >= 1
+    assert sorted(b for stage in rollback["stages"] for b in stage) == [0, 1] and rollback["max_concurrency"] >= 1
     assert api.get(deployment["id"])["error_message"] == "ApplyFailed: boom"
-    for wave in rollback["waves"]:
-        for step in wave:
-            undone = run("destroy_step.json", step_id=step)
-            assert undone.pop("duration_seconds") >= 0
-            assert undone == {"step_id": step, "status": "succeeded", "attempt": 1}
+    for stage in rollback["stages"]:
+        for batch in stage:
+            assert run("destroy_step.json", batch=batch) == {"batch": batch, "steps": 1, "ran": 1}
     assert api.resources(deployment["id"]) == []
     assert run("finalize_rolled_back.json") == {"status": "rolled_back"}
     undone = api.get(deployment["id"])
@@ -429,7 +426,7 @@ def test_task_sample_on_a_deployment_in_the_wrong_state_raises_cancelled_for_the
     deployment = world.deployments[state]
     api = world.operator.api
     assert api.get(deployment["id"])["status"] == state
-    changes = {"step_id": "s1"} if name == "apply_step.json" else {}
+    changes = {"batch": 0} if name == "apply_step.json" else {}
     result = functions.sample(name, task_event(name, deployment, **changes))
     assert result.error == "Cancelled", result  # the name the state machine's Catch routes on
     assert api.get(deployment["id"])["status"] == state

@@ -57,6 +57,9 @@ class StepRun(BaseModel):
     name: str = ""
     action: str = "create"
     wave: int = 0
+    # The batches the apply and the rollback run it in (orchestrator/planning/schedule.py).
+    batch: int | None = None
+    undo_batch: int | None = None
     resource_identifier: str = ""
     # The stack (deployment name) the step applies for: what its resource will belong to.
     stack: str | None = None

@@ -127,6 +127,14 @@ class StepRepository(Protocol):
 
     def list(self, deployment_id: str) -> list[StepRun]: ...
 
+    def in_batch(self, deployment_id: str, batch: int, *, undo: bool = False) -> list[StepRun]:
+        """The steps of one apply batch (or, with `undo`, rollback batch) in the order the batch runs them."""
+        ...
+
+    def assign_undo_batches(self, deployment_id: str, undo_batch: dict[str, int]) -> None:
+        """Record the rollback batch of each step about to be undone (step id -> batch)."""
+        ...
+
     def save(self, step: StepRun, *, lease: Lease | None = None) -> None:
         """Persist the step's status, attempt, result, timings. Under a lease, reject the write
         (`StaleFencingToken`) when a newer holder of the same lock has already written."""

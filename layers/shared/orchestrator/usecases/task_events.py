@@ -19,6 +19,14 @@ class StepTaskInput(TaskInput):
     step_id: str = Field(min_length=1)
 
 
+class BatchTaskInput(TaskInput):
+    """One batch of a stage (orchestrator/planning/schedule.py); `stage_width` batches share `max_concurrency`."""
+
+    batch: int = Field(ge=0)
+    stage_width: int = Field(default=1, ge=1)
+    max_concurrency: int = Field(default=1, ge=1)
+
+
 class ApprovalTaskInput(TaskInput):
     task_token: str = Field(min_length=1)
     plan_id: str | None = None

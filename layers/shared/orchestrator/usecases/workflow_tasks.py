@@ -5,9 +5,20 @@ retries on transient errors)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from itertools import groupby
 from typing import Any
 
-from ..domain.errors import Cancelled, NotFound, ProviderError, StalePlan
+from ..domain.errors import (
+    Cancelled,
+    ConcurrencyConflict,
+    DependencyUnavailable,
+    LockBusy,
+    NotFound,
+    ProviderError,
+    StalePlan,
+)
 from ..domain.intent import ResourceSpec
 from ..domain.lifecycle import SETTLED, TRANSITIONS, Deployment, DeploymentStatus, DomainEvent, EventType, utcnow
 from ..domain.resources import CloudResource
@@ -16,6 +27,7 @@ from ..planning import build_plan
 from ..planning.diff import spec_identifier
 from ..planning.plan import PolicyFinding, StepAction
 from ..planning.policy import RESOURCE_CLAIMED
+from ..planning.schedule import batch_parallelism, schedule
 from ..ports.locks import resource_lock
 from ..ports.repositories import Claim
 from .policies import execution_gate, plan_inputs
@@ -32,6 +44,10 @@ def _load(svc: Services, deployment_id: str) -> Deployment:
     return deployment
 
 
+def _max_concurrency(svc: Services, deployment: Deployment) -> int:
+    return min(deployment.intent.max_concurrency, svc.settings.max_concurrency)
+
+
 def _compact(svc: Services, deployment: Deployment, plan) -> dict[str, Any]:
     intent = deployment.intent
     return {
@@ -39,8 +55,9 @@ def _compact(svc: Services, deployment: Deployment, plan) -> dict[str, Any]:
         "blocked": plan.blocked,
         # A workflow restarted after its approval was recorded goes straight on to execution.
         "requires_approval": plan.requires_approval and deployment.status in (S.PLANNED, S.AWAITING_APPROVAL),
-        "waves": plan.workflow_waves(),
-        "max_concurrency": min(intent.max_concurrency, svc.settings.max_concurrency),
+        # Batch numbers only, never step ids: the state stays small whatever the plan's size.
+        "stages": schedule(plan.workflow_waves()).stages,
+        "max_concurrency": _max_concurrency(svc, deployment),
         "approval_timeout_seconds": intent.approval_timeout_seconds or svc.settings.approval_timeout_seconds,
         "rollback_on_failure": intent.rollback_on_failure,
     }
@@ -68,11 +85,12 @@ def plan_deployment(svc: Services, deployment_id: str, correlation_id: str) -> d
         if held:
             plan = _blocked_by_claims(plan, held)
     before = {resource.identifier: resource.model_dump(mode="json") for resource in live}
+    batch_of = schedule(plan.workflow_waves()).batch_of
     steps = [
         StepRun(step_id=step.step_id, deployment_id=deployment.id, tenant_id=deployment.tenant_id,
                 idempotency_key=step.idempotency_key, name=step.name, action=step.action.value, wave=step.wave,
-                resource_identifier=step.resource_identifier, resource=step.resource, stack=stack,
-                before=before.get(step.resource_identifier))
+                batch=batch_of.get(step.step_id), resource_identifier=step.resource_identifier,
+                resource=step.resource, stack=stack, before=before.get(step.resource_identifier))
         for step in plan.steps
     ]
     deployment.plan_id = plan.plan_id
@@ -163,6 +181,57 @@ def _ensure_executing(svc: Services, deployment_id: str) -> None:
     status = svc.deployments.status(deployment_id)
     if status != S.EXECUTING:
         raise Cancelled(f"deployment {deployment_id} is {status}; step not applied")
+
+
+# Failures a retry of the batch may cure; any other failure is reported first, so the run stops sooner.
+_TRANSIENT = (LockBusy, DependencyUnavailable, ConcurrencyConflict)
+
+
+def run_batch(svc: Services, deployment_id: str, batch: int, run_step: Callable[[str], dict[str, Any]], *,
+              undo: bool = False, stage_width: int = 1, max_concurrency: int = 1) -> dict[str, Any]:
+    """Run one batch of a stage: its steps wave by wave (newest first for an undo), each wave's steps in parallel
+    up to the batch's share of max_concurrency, each through `run_step(step_id)` (the idempotent apply or undo).
+    Steps already done are skipped, so a retried batch re-runs only the rest. When steps fail, the batch's other
+    steps of that wave still finish, no later wave starts, and one failure is raised for the state machine's
+    Retry and Catch."""
+    steps = svc.steps.in_batch(deployment_id, batch, undo=undo)
+    if not steps:
+        raise NotFound(f"batch {batch} of deployment {deployment_id} has no steps")
+    parallel = batch_parallelism(max_concurrency, stage_width)
+    results: list[dict[str, Any]] = []
+    with ThreadPoolExecutor(max_workers=parallel) if parallel > 1 else _inline() as pool:
+        for _, wave in groupby(steps, key=lambda step: step.wave):
+            todo = [step.step_id for step in wave
+                    if (step.undone_at is None if undo else step.status != StepStatus.SUCCEEDED)]
+            errors: list[Exception] = []
+            for outcome in pool.map(_capture(run_step), todo):
+                (errors if isinstance(outcome, Exception) else results).append(outcome)
+            if errors:
+                raise next((e for e in errors if not isinstance(e, _TRANSIENT)), errors[0])
+    return {"batch": batch, "steps": len(steps), "ran": len(results), "results": results}
+
+
+def _capture(run_step: Callable[[str], dict[str, Any]]) -> Callable[[str], dict[str, Any] | Exception]:
+    def run(step_id: str) -> dict[str, Any] | Exception:
+        try:
+            return run_step(step_id)
+        except Exception as exc:  # noqa: BLE001 - every failure is reported by the batch, after its wave ends
+            return exc
+    return run
+
+
+class _inline:
+    """A one-worker 'pool' that runs in the caller's thread (no thread for a batch applied one step at a time)."""
+
+    def __enter__(self) -> _inline:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    @staticmethod
+    def map(fn: Callable[[str], Any], items: list[str]) -> list[Any]:
+        return [fn(item) for item in items]
 
 
 def apply_step(svc: Services, deployment_id: str, step_id: str, correlation_id: str) -> dict[str, Any]:
@@ -379,11 +448,12 @@ def start_rollback(svc: Services, deployment_id: str, correlation_id: str, *, er
                               detail={"cause": _error_text(error)} if error else None,
                               error_message=_error_text(error) if error else None)
         svc.deployments.save(deployment)
-    # Steps that changed something (or may still be finishing), newest wave first.
+    # Steps that changed something (or may still be finishing), newest wave first, packed like the apply.
     waves: dict[int, list[str]] = {}
     for step in svc.steps.list(deployment_id):
         if step.undone_at is None and step.action != StepAction.NO_OP.value and step.status in (
                 StepStatus.SUCCEEDED, StepStatus.RUNNING, StepStatus.ACQUIRED):
             waves.setdefault(step.wave, []).append(step.step_id)
-    return {"waves": [waves[w] for w in sorted(waves, reverse=True)],
-            "max_concurrency": min(deployment.intent.max_concurrency, svc.settings.max_concurrency)}
+    packed = schedule([waves[w] for w in sorted(waves, reverse=True)])
+    svc.steps.assign_undo_batches(deployment_id, packed.batch_of)
+    return {"stages": packed.stages, "max_concurrency": _max_concurrency(svc, deployment)}

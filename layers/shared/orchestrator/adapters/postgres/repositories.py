@@ -286,7 +286,7 @@ class PgDeploymentRepository:
 
 _STEP_COLUMNS = """deployment_id::text, step_id, tenant_id, wave, name, action, resource_identifier, status, attempt,
     idempotency_key, resource, before, result, provider_resource_id, error_message, started_at, finished_at,
-    undone_at, stack"""
+    undone_at, stack, batch, undo_batch"""
 
 
 def _step(row: dict[str, Any]) -> StepRun:
@@ -301,16 +301,17 @@ def _insert_steps(conn: psycopg.Connection, steps: list[StepRun]) -> None:
         "resource_identifier": s.resource_identifier, "provider": s.resource.get("provider", ""),
         "resource_type": s.resource.get("resource_type", ""), "status": s.status.value, "attempt": s.attempt,
         "idempotency_key": s.idempotency_key, "resource": s.resource, "before": s.before, "stack": s.stack,
+        "batch": s.batch,
     } for s in steps]
     conn.execute("""
         INSERT INTO deployment_steps (deployment_id, step_id, tenant_id, wave, name, action, resource_identifier,
                                       provider, resource_type, status, attempt, idempotency_key, resource, before,
-                                      stack)
+                                      stack, batch)
         SELECT %s, r.step_id, r.tenant_id, r.wave, r.name, r.action, r.resource_identifier, r.provider,
-               r.resource_type, r.status, r.attempt, r.idempotency_key, r.resource, r.before, r.stack
+               r.resource_type, r.status, r.attempt, r.idempotency_key, r.resource, r.before, r.stack, r.batch
         FROM jsonb_to_recordset(%s::jsonb) AS r(step_id text, tenant_id text, wave int, name text, action text,
              resource_identifier text, provider text, resource_type text, status text, attempt int,
-             idempotency_key text, resource jsonb, before jsonb, stack text)""",
+             idempotency_key text, resource jsonb, before jsonb, stack text, batch int)""",
                  (steps[0].deployment_id, Jsonb(rows)))
 
 
@@ -335,6 +336,23 @@ class PgStepRepository:
                 f"SELECT {_STEP_COLUMNS} FROM deployment_steps WHERE deployment_id = %s "
                 "ORDER BY wave, length(step_id), step_id", (deployment_id,)).fetchall()
         return [_step(r) for r in rows]
+
+    def in_batch(self, deployment_id: str, batch: int, *, undo: bool = False) -> list[StepRun]:
+        column = "undo_batch" if undo else "batch"
+        with self._db.connection() as conn:
+            rows = conn.cursor(row_factory=dict_row).execute(
+                f"SELECT {_STEP_COLUMNS} FROM deployment_steps WHERE deployment_id = %s AND {column} = %s "
+                "ORDER BY wave" + (" DESC" if undo else "") + ", length(step_id), step_id",
+                (deployment_id, batch)).fetchall()
+        return [_step(r) for r in rows]
+
+    def assign_undo_batches(self, deployment_id: str, undo_batch: dict[str, int]) -> None:
+        with self._db.connection() as conn:
+            conn.execute("""
+                UPDATE deployment_steps s SET undo_batch = a.batch
+                FROM unnest(%s::text[], %s::int[]) AS a(step_id, batch)
+                WHERE s.deployment_id = %s AND s.step_id = a.step_id AND s.undo_batch IS DISTINCT FROM a.batch""",
+                         (list(undo_batch), list(undo_batch.values()), deployment_id))
 
     def save(self, step: StepRun, *, lease: Lease | None = None) -> None:
         params = {
