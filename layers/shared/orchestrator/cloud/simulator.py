@@ -153,18 +153,24 @@ class SimulatedProvider:
 
     def verify(self, *, tenant_id: str, spec: ResourceSpec) -> None:
         """Raise `VerificationFailed` unless the resource exists and holds exactly the spec's properties and tags."""
-        identifier = spec.identifier
-        resource = self._inventory.get(tenant_id, identifier)
-        if resource is None:
-            raise VerificationFailed(f"{identifier} does not exist")
-        if FaultPlan.of(spec.properties).fail_verify:
-            raise VerificationFailed(f"{identifier}: simulated verification failure")
-        differences = property_differences(cloud_properties(spec.properties), spec.tags, resource.properties,
-                                           resource.tags)
-        if differences:
-            paths = ", ".join(path for path, _, _ in differences[:5])
-            more = f" and {len(differences) - 5} more" if len(differences) > 5 else ""
-            raise VerificationFailed(f"{identifier} differs from its spec at {paths}{more}")
+        self.verify_many(tenant_id=tenant_id, specs=[spec])
+
+    def verify_many(self, *, tenant_id: str, specs: list[ResourceSpec]) -> None:
+        """`verify` for many resources, read in one go; raises for the first that fails."""
+        found = self._inventory.get_many(tenant_id, [spec.identifier for spec in specs])
+        for spec in specs:
+            identifier = spec.identifier
+            resource = found.get(identifier)
+            if resource is None:
+                raise VerificationFailed(f"{identifier} does not exist")
+            if FaultPlan.of(spec.properties).fail_verify:
+                raise VerificationFailed(f"{identifier}: simulated verification failure")
+            differences = property_differences(cloud_properties(spec.properties), spec.tags, resource.properties,
+                                               resource.tags)
+            if differences:
+                paths = ", ".join(path for path, _, _ in differences[:5])
+                more = f" and {len(differences) - 5} more" if len(differences) > 5 else ""
+                raise VerificationFailed(f"{identifier} differs from its spec at {paths}{more}")
 
     # -----------------------------------------------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from .catalogue import REGIONS, Environment, Provider, ResourceType, Strategy, r
 from .errors import FieldError, ValidationFailed
 from .graph import CycleDetected, topological_waves
 
-MAX_RESOURCES = 5_000
+MAX_RESOURCES = 10_000
 MAX_DEPENDENCIES = 100
 MAX_TAGS = 50
 MAX_PROPERTIES_BYTES = 16 * 1024

@@ -16,6 +16,10 @@ class Inventory(Protocol):
 
     def get_by_id(self, tenant_id: str, resource_id: str) -> CloudResource | None: ...
 
+    def get_many(self, tenant_id: str, identifiers: list[str]) -> dict[str, CloudResource]:
+        """The records at these identifiers, keyed by identifier (absent ones missing), in one read by index."""
+        ...
+
     def upsert(self, resource: CloudResource) -> CloudResource:
         """Create or replace the resource at (tenant, identifier); returns what is stored."""
         ...

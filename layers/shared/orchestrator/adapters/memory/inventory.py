@@ -26,6 +26,11 @@ class InMemoryInventory:
             found = self._by_identifier.get((tenant_id, identifier))
             return found.model_copy(deep=True) if found else None
 
+    def get_many(self, tenant_id: str, identifiers: list[str]) -> dict[str, CloudResource]:
+        with self._lock:
+            found = (self._by_identifier.get((tenant_id, identifier)) for identifier in identifiers)
+            return {resource.identifier: resource.model_copy(deep=True) for resource in found if resource}
+
     def get_by_id(self, tenant_id: str, resource_id: str) -> CloudResource | None:
         with self._lock:
             identifier = self._identifier_by_id.get((tenant_id, resource_id))

@@ -47,6 +47,13 @@ class PgInventory:
         return self._one(f"SELECT {_COLUMNS} FROM cloud_resources WHERE tenant_id = %s AND resource_identifier = %s",
                          (tenant_id, identifier))
 
+    def get_many(self, tenant_id: str, identifiers: list[str]) -> dict[str, CloudResource]:
+        with self._db.connection() as conn:
+            rows = conn.cursor(row_factory=dict_row).execute(
+                f"SELECT {_COLUMNS} FROM cloud_resources WHERE tenant_id = %s AND resource_identifier = ANY(%s)",
+                (tenant_id, identifiers)).fetchall()
+        return {resource.identifier: resource for resource in map(_resource, rows)}
+
     def get_by_id(self, tenant_id: str, resource_id: str) -> CloudResource | None:
         if not is_uuid(resource_id):
             return None
