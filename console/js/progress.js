@@ -17,7 +17,7 @@
 //     expired")
 //   cancelled (otherwise)           the running state (WaitForApproval: done) -> DeploymentCancelled failed
 //   execution_started               BeginExecution, FrozenUntil done                ExecuteWaves
-//   step_succeeded, step_failed     (one ApplyStep; a failed attempt may be retried: no change of state)
+//   step_succeeded, step_failed     (one step of an ApplyBatch; a failed attempt may be retried: no change of state)
 //   verification_started            ExecuteWaves done                               VerifyDeployment
 //   verified                        VerifyDeployment done                           MarkCompleted
 //   completed                       MarkCompleted done; DeploymentCompleted done
@@ -34,7 +34,7 @@
 //                                   RollbackCompleted (requested) or DeploymentRolledBack (after a failure):
 //                                   rolled back
 //
-// A Map state's inner states (ApplyWave/ApplyStep, RollBackWave/DestroyStep) show their Map's colour. Every state
+// A Map state's inner states (ApplyStage/ApplyBatch, RollBackStage/UndoBatch) show their Map's colour. Every state
 // the replay does not reach is "not reached".
 
 export const DONE = "done";
@@ -54,7 +54,7 @@ export const LEGEND = [
 ];
 
 const ROLLBACK_CHAIN = ["StartRollback", "RollBackAppliedSteps", "MarkRolledBack", "RolledBackOnRequest"];
-const INNER = { ExecuteWaves: ["ApplyWave", "ApplyStep"], RollBackAppliedSteps: ["RollBackWave", "DestroyStep"] };
+const INNER = { ExecuteWaves: ["ApplyStage", "ApplyBatch"], RollBackAppliedSteps: ["RollBackStage", "UndoBatch"] };
 
 class Replay {
   constructor() {

@@ -27,8 +27,8 @@ PASSWORD = "correct-horse-battery"
 WAIT_MS = 20_000
 
 # Where each kind of deployment's path goes through the lifecycle (statemachines/deployment_lifecycle.asl.json).
-COMPLETED_PATH = ["ChooseMode", "PlanDeployment", "RouteAfterPlan", "BeginExecution", "ExecuteWaves", "ApplyWave",
-                  "ApplyStep", "VerifyDeployment", "MarkCompleted", "DeploymentCompleted"]
+COMPLETED_PATH = ["ChooseMode", "PlanDeployment", "RouteAfterPlan", "BeginExecution", "ExecuteWaves", "ApplyStage",
+                  "ApplyBatch", "VerifyDeployment", "MarkCompleted", "DeploymentCompleted"]
 NOT_ON_COMPLETED_PATH = ["WaitForApproval", "PlanBlockedByPolicy", "ShouldRollBack", "StartRollback",
                          "RollBackAppliedSteps", "MarkFailed", "DeploymentFailed", "DeploymentRolledBack"]
 
@@ -141,8 +141,8 @@ def test_completed_deployment_draws_the_lifecycle_with_its_path_done(browser: Ch
     asl = json.loads((Path(__file__).resolve().parents[2] / "statemachines/deployment_lifecycle.asl.json").read_text())
     drawn = page.eval_on_selector_all("#graph .states > .state", "nodes => nodes.map(n => n.dataset.state)")
     assert sorted(drawn) == sorted(asl["States"])
-    assert page.locator('#graph .state[data-state="ExecuteWaves"] .state[data-state="ApplyWave"] '
-                        '.state[data-state="ApplyStep"]').count() == 1
+    assert page.locator('#graph .state[data-state="ExecuteWaves"] .state[data-state="ApplyStage"] '
+                        '.state[data-state="ApplyBatch"]').count() == 1
     taken = page.eval_on_selector_all("#graph .edge--taken",
                                       "paths => paths.map(p => p.dataset.from + '>' + p.dataset.to)")
     assert "ExecuteWaves>VerifyDeployment" in taken and "MarkCompleted>DeploymentCompleted" in taken
@@ -239,8 +239,8 @@ SCENARIOS = {
          ("execution_started", "approved", "executing", {}), ("step_failed", None, None, {"attempt": 1}),
          ("rollback_started", "executing", "rolling_back", {"cause": "ApplyFailed"}),
          ("rolled_back", "rolling_back", "rolled_back", {})],
-        {"BeginExecution": "done", "ExecuteWaves": "failed", "ApplyStep": "failed", "ShouldRollBack": "done",
-         "StartRollback": "rolled-back", "RollBackAppliedSteps": "rolled-back", "DestroyStep": "rolled-back",
+        {"BeginExecution": "done", "ExecuteWaves": "failed", "ApplyBatch": "failed", "ShouldRollBack": "done",
+         "StartRollback": "rolled-back", "RollBackAppliedSteps": "rolled-back", "UndoBatch": "rolled-back",
          "DeploymentRolledBack": "rolled-back", "RollbackCompleted": "not-reached", "MarkFailed": "not-reached"}),
     "step failure without rollback": (
         {"status": "failed"},

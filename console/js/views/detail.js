@@ -310,7 +310,7 @@ function breakable(identifier) {
 
 function stepsSection(d) {
   const header = h("div", { class: "card__header" }, h("h2", {}, "Steps"),
-    h("span", { class: "muted small" }, "ExecuteWaves → ApplyWave → ApplyStep"));
+    h("span", { class: "muted small" }, "ExecuteWaves → ApplyStage → ApplyBatch"));
   if (!d.plan) return [header, h("p", { class: "muted" }, "The steps appear once the plan exists.")];
   const results = new Map((d.step_results || []).map((r) => [r.step_id, r]));
   const rows = [];
