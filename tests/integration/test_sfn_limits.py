@@ -177,3 +177,22 @@ def test_without_batching_the_same_plan_dies_on_the_cap_as_it_would_on_aws(local
         assert time.monotonic() < deadline
         time.sleep(0.25)
     assert described["status"] == "FAILED" and described["error"] == "States.Runtime"
+
+
+def test_a_retried_batch_reruns_only_its_failed_step_and_applies_nothing_twice(local_cloud, operator, scaled_limits):
+    from orchestrator.wiring import services
+
+    count = 240
+    intent = _intent(f"retry-{uuid.uuid4().hex[:6]}", count)
+    flaky = intent["resources"][count // 2]  # a database in the middle of a batch
+    flaky["properties"]["simulate"] = {"fail_apply": 1}  # its first attempt fails, the second succeeds
+    created = operator.deploy(intent)
+    done = _finish(operator, created["id"])
+    assert done["status"] == "completed", done.get("error_message")
+    steps = services().steps.list(created["id"])
+    retried = [s for s in steps if s.resource["name"] == flaky["name"]]
+    assert [s.attempt for s in retried] == [2]
+    batch_mates = [s for s in steps if s.batch == retried[0].batch and s.step_id != retried[0].step_id]
+    assert batch_mates and all(s.attempt == 1 for s in batch_mates)  # the batch ran again; they did not
+    assert all(s.status.value == "succeeded" for s in steps)
+    assert len(operator.resources(created["id"])) == count
