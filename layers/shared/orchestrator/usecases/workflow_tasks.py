@@ -200,7 +200,7 @@ def run_batch(svc: Services, deployment_id: str, batch: int, run_step: Callable[
         raise NotFound(f"batch {batch} of deployment {deployment_id} has no steps")
     parallel = batch_parallelism(max_concurrency, stage_width)
     results: list[dict[str, Any]] = []
-    with ThreadPoolExecutor(max_workers=parallel) if parallel > 1 else _inline() as pool:
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
         for _, wave in groupby(steps, key=lambda step: step.wave):
             todo = [step.step_id for step in wave
                     if (step.undone_at is None if undo else step.status != StepStatus.SUCCEEDED)]
@@ -219,20 +219,6 @@ def _capture(run_step: Callable[[str], dict[str, Any]]) -> Callable[[str], dict[
         except Exception as exc:  # noqa: BLE001 - every failure is reported by the batch, after its wave ends
             return exc
     return run
-
-
-class _inline:
-    """A one-worker 'pool' that runs in the caller's thread (no thread for a batch applied one step at a time)."""
-
-    def __enter__(self) -> _inline:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        return None
-
-    @staticmethod
-    def map(fn: Callable[[str], Any], items: list[str]) -> list[Any]:
-        return [fn(item) for item in items]
 
 
 def apply_step(svc: Services, deployment_id: str, step_id: str, correlation_id: str) -> dict[str, Any]:
