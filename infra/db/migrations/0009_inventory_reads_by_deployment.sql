@@ -1,0 +1,13 @@
+-- Inventory reads follow the deployment, not the tenant (ADR 0023): every query a plan, a drift scan or the console
+-- makes names a deployment, a stack or identifiers, and walks an index in identifier order so it can be paged.
+
+-- A deployment's records in identifier order (drift scan pages, the console's per-deployment listing). Replaces the
+-- index on deployment_id alone, whose rows came back unordered.
+CREATE INDEX cloud_resources_deployment_identifier_idx ON cloud_resources (deployment_id, resource_identifier)
+    WHERE deployment_id IS NOT NULL;
+DROP INDEX cloud_resources_deployment_idx;
+
+-- Records nobody deployed (made in a console) in one provider and region: a drift scan reports those in its
+-- deployment's scope as added. Partial, so the tenant's deployed records never enter it.
+CREATE INDEX cloud_resources_unowned_scope_idx ON cloud_resources (tenant_id, provider, region, resource_identifier)
+    WHERE deployment_id IS NULL;
