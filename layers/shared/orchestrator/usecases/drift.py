@@ -55,10 +55,10 @@ def _expected(deployment: Deployment, steps: list[StepRun]) -> list[CloudResourc
     return expected
 
 
-def detect(svc: Services, deployment: Deployment, *, scan_type: str, page_size: int = PAGE) -> DriftReport:
+def detect(svc: Services, deployment: Deployment, *, scan_type: str) -> DriftReport:
     """The deployment's drift, read by index a page at a time: its steps, the live records at their identifiers,
     then what it owns and what nobody owns in its scopes. The rest of the tenant's inventory is never read."""
-    tenant = deployment.tenant_id
+    tenant, page_size = deployment.tenant_id, PAGE
     found = DriftScan(deployment_id=deployment.id, tenant_id=tenant, scan_type=scan_type)
     after = None
     while page := svc.steps.page(deployment.id, after=after, limit=page_size):

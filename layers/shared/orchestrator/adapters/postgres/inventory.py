@@ -156,10 +156,10 @@ class PgInventory:
                     JOIN cloud_resources c ON c.dependencies @> ARRAY[r.identifier] AND c.tenant_id = %(tenant)s
                 )
                 SELECT c.resource_identifier, c.dependencies, c.provider, coalesce(d.environment, 'unknown'), c.stack
-                FROM reached r
-                JOIN cloud_resources c ON c.tenant_id = %(tenant)s AND c.resource_identifier = r.identifier
-                LEFT JOIN deployments d ON d.id = c.deployment_id
-                WHERE c.dependencies <> '{}'""",
+                FROM cloud_resources c LEFT JOIN deployments d ON d.id = c.deployment_id
+                -- As an array, not a join: the planner cannot size a recursive result and would scan the table.
+                WHERE c.tenant_id = %(tenant)s AND c.resource_identifier = ANY(ARRAY(SELECT identifier FROM reached))
+                  AND c.dependencies <> '{}'""",
                                 {"identifiers": identifiers, "tenant": tenant_id, "stack": stack}).fetchall()
         return [Dependent(*row) for row in rows]
 

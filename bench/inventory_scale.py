@@ -1,0 +1,216 @@
+"""Plans and drift scans against a large tenant inventory. Run: `python bench/inventory_scale.py`.
+
+Starts the local cloud in-process as `bench/lifecycle.py` does, creates one ten-resource deployment over HTTP, then
+fills the tenant's inventory with records of other stacks (COPY) and times the reads that follow the deployment.
+Prints `name: value` lines:
+
+  plan_10_resources_with_{100,100k}_inventory_ms        the plan of a ten-resource intent (every resource updated):
+                                                        the stack's records, policies, dependents, references read
+                                                        from PostgreSQL and the planner run; median of 15
+  drift_scan_10_resources_with_{100,100k}_inventory_ms  the drift scan use case of that deployment, report stored;
+                                                        median of 15
+  concurrent_50x10_big_inventory_errors                 with 100,000 records in the tenant: 50 ten-resource
+                                                        deployments POSTed at once; 5xx or failed requests plus
+                                                        deployments not in a terminal state after 10 minutes
+  concurrent_50x10_big_inventory_s                      from the first POST until all 50 are terminal
+  concurrent_50x10_big_inventory_completed              how many of them completed
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "layers" / "shared"), str(ROOT / "infra"), str(ROOT / "bench")]
+
+import psycopg  # noqa: E402
+from psycopg.types.json import Jsonb  # noqa: E402
+
+from lifecycle import PROVIDERS, Http, three_cloud_intent  # noqa: E402
+from localcloud.cloud import LocalCloud  # noqa: E402
+from localcloud.servers import running_servers  # noqa: E402
+from orchestrator.domain.catalogue import resource_identifier  # noqa: E402
+from orchestrator.domain.intent import validate_intent  # noqa: E402
+from orchestrator.domain.lifecycle import utcnow  # noqa: E402
+from orchestrator.planning import build_plan  # noqa: E402
+from orchestrator.planning.diff import spec_identifier  # noqa: E402
+from orchestrator.usecases import drift  # noqa: E402
+from orchestrator.usecases.policies import plan_inputs  # noqa: E402
+from orchestrator.wiring import services  # noqa: E402
+
+RUNS = 15
+BIG = 100_000
+TERMINAL = {"completed", "failed", "rolled_back", "cancelled", "rejected"}
+TYPES = ["network", "database", "compute", "queue", "storage"]
+COPY_COLUMNS = ("id, tenant_id, provider, region, resource_type, name, resource_identifier, provider_resource_id, "
+                "properties, tags, deployment_id, stack, dependencies")
+
+
+def load_other_stacks(database_url: str, tenant: str, count: int, *, start: int = 0) -> None:
+    """`count` records of other stacks, ten per stack, in the same providers and regions as the measured deployment
+    (so nothing is excluded by scope alone); each depends on the one before it in its stack. One in ten was made by
+    hand (no deployment) in a region no deployment uses."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        with conn.cursor().copy(f"COPY cloud_resources ({COPY_COLUMNS}) FROM STDIN") as copy:
+            deployment, previous = None, None
+            for n in range(start, start + count):
+                provider = list(PROVIDERS)[n % 3]
+                if n % 10 == 0:
+                    deployment, previous = str(uuid.uuid4()), None
+                unowned = n % 10 == 9
+                region = "hand-made-1" if unowned else PROVIDERS[provider]
+                resource_type, name = TYPES[n % len(TYPES)], f"other-{n}"
+                identifier = resource_identifier(provider, region, resource_type, name)
+                copy.write_row((str(uuid.uuid4()), tenant, provider, region, resource_type, name, identifier,
+                                f"{provider}-{n}", Jsonb({"size": "small"}), Jsonb({"owner": "other"}),
+                                None if unowned else deployment, None if unowned else f"other-stack-{n // 10}",
+                                [previous] if previous else []))
+                previous = identifier
+        conn.execute("ANALYZE cloud_resources")
+
+
+def _median_ms(action) -> float:
+    action()  # warm: prepared statements, imports
+    timings = []
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        action()
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
+def plan_ms(deployment_id: str) -> float:
+    """What the plan task does before it stores the plan: read the stack's records and the plan's inputs, plan."""
+    svc = services()
+    deployment = svc.deployments.get(deployment_id)
+    raw = deployment.intent.model_dump(mode="json")
+    for resource in raw["resources"]:
+        resource["properties"]["size"] = "large"
+    intent = validate_intent(raw)
+    tenant, stack = deployment.tenant_id, intent.name
+
+    def plan() -> None:
+        live = svc.inventory.for_stack(tenant, stack, [spec_identifier(r) for r in intent.resources])
+        built = build_plan(intent, deployment_id=deployment.id, live=live, stack=stack,
+                           **plan_inputs(svc, tenant, intent, utcnow()))
+        assert len(built.steps) == 10 and not built.blocked, built.policy
+
+    return _median_ms(plan)
+
+
+def drift_scan_ms(deployment_id: str) -> float:
+    svc = services()
+    deployment = svc.deployments.get(deployment_id)
+
+    def scan() -> None:
+        report = drift.scan(svc, deployment, scan_type="manual")
+        assert not report.has_drift, report.summary
+
+    return _median_ms(scan)
+
+
+def _post(base: str, token: str, path: str, body: dict[str, Any], attempts: int = 5) -> tuple[int, dict]:
+    """POST, honouring Retry-After on a 503 or 429 a few times (what a well-behaved client does under overload)."""
+    data = json.dumps(body).encode()
+    for attempt in range(attempts):
+        request = urllib.request.Request(base + path, method="POST", data=data, headers={
+            "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as error:
+            retry_after = error.headers.get("Retry-After")
+            if error.code in (429, 503) and retry_after and attempt < attempts - 1:
+                time.sleep(float(retry_after))
+                continue
+            return error.code, json.loads(error.read() or b"{}")
+    raise AssertionError("unreachable")
+
+
+def concurrent_creations(http: Http, count: int = 50, size: int = 10, timeout: float = 600) -> dict[str, float]:
+    statuses: list[int] = []
+    ids: list[str] = []
+    retried = []
+
+    def create(n: int) -> None:
+        try:
+            status, body = _post(http.base, http.token, "/api/v1/deployments",
+                                 three_cloud_intent(size, f"burst-{n}"))
+        except Exception as exc:  # a connection refused or reset counts as a failed request
+            retried.append(exc)
+            status, body = 0, {}
+        statuses.append(status)
+        if status == 201:
+            ids.append(body["id"])
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=create, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    final: dict[str, str] = {}
+    deadline = time.monotonic() + timeout
+    while len(final) < len(ids) and time.monotonic() < deadline:
+        for deployment_id in ids:
+            if deployment_id not in final:
+                status = http.call("GET", f"/api/v1/deployments/{deployment_id}")["status"]
+                if status in TERMINAL:
+                    final[deployment_id] = status
+        time.sleep(0.2)
+    elapsed = time.perf_counter() - started
+    failed_requests = sum(1 for s in statuses if s != 201)
+    return {"concurrent_50x10_big_inventory_errors": failed_requests + (len(ids) - len(final)),
+            "concurrent_50x10_big_inventory_s": round(elapsed, 2),
+            "concurrent_50x10_big_inventory_completed": sum(1 for s in final.values() if s == "completed")}
+
+
+def measure() -> dict[str, float]:
+    figures: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="orch-bench-") as data, \
+            running_servers(data, durable=False) as servers:
+        cloud = LocalCloud(database_url=servers.database_url, redis_url=servers.redis_url, aws_port=0, api_port=0)
+        cloud.start()
+        try:
+            http = Http(cloud.api_url)
+            http.token = http.call("POST", "/api/v1/auth/login", cloud.admin_credentials())["access_token"]
+            tenant = f"scale-{uuid.uuid4().hex[:6]}"
+            user = {"username": f"ops-{tenant}", "email": f"ops-{tenant}@example.com",
+                    "password": "correct-horse-battery", "role": "operator", "tenant_id": tenant}
+            http.call("POST", "/api/v1/auth/register", user)
+            http.token = http.call("POST", "/api/v1/auth/login", {"username": user["username"],
+                                                                  "password": user["password"]})["access_token"]
+            deployment_id = http.call("POST", "/api/v1/deployments", three_cloud_intent(10, "measured"))["id"]
+            http.wait_completed(deployment_id)
+
+            load_other_stacks(servers.database_url, tenant, 90)
+            figures["plan_10_resources_with_100_inventory_ms"] = round(plan_ms(deployment_id), 2)
+            figures["drift_scan_10_resources_with_100_inventory_ms"] = round(drift_scan_ms(deployment_id), 2)
+
+            load_other_stacks(servers.database_url, tenant, BIG - 100, start=90)
+            figures["plan_10_resources_with_100k_inventory_ms"] = round(plan_ms(deployment_id), 2)
+            figures["drift_scan_10_resources_with_100k_inventory_ms"] = round(drift_scan_ms(deployment_id), 2)
+
+            figures.update(concurrent_creations(http))
+        finally:
+            cloud.stop()
+    return figures
+
+
+def main() -> None:
+    for name, value in measure().items():
+        print(f"{name}: {value}")
+
+
+if __name__ == "__main__":
+    main()
