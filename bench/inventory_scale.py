@@ -34,9 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "layers" / "shared"), str(ROOT / "infra"), str(ROOT / "bench")]
 
 import psycopg  # noqa: E402
+from lifecycle import PROVIDERS, Http, three_cloud_intent  # noqa: E402
 from psycopg.types.json import Jsonb  # noqa: E402
 
-from lifecycle import PROVIDERS, Http, three_cloud_intent  # noqa: E402
 from localcloud.cloud import LocalCloud  # noqa: E402
 from localcloud.servers import running_servers  # noqa: E402
 from orchestrator.domain.catalogue import resource_identifier  # noqa: E402
