@@ -13,6 +13,7 @@ Prints `name: value` lines:
                                                         deployments POSTed at once; 5xx or failed requests plus
                                                         deployments not in a terminal state after 10 minutes
   concurrent_50x10_big_inventory_s                      from the first POST until all 50 are terminal
+  concurrent_50x10_big_inventory_retried_503_or_429     answers that asked the client to retry later (honoured)
   concurrent_50x10_big_inventory_completed              how many of them completed
 """
 
@@ -40,13 +41,9 @@ from psycopg.types.json import Jsonb  # noqa: E402
 from localcloud.cloud import LocalCloud  # noqa: E402
 from localcloud.servers import running_servers  # noqa: E402
 from orchestrator.domain.catalogue import resource_identifier  # noqa: E402
-from orchestrator.domain.intent import validate_intent  # noqa: E402
-from orchestrator.domain.lifecycle import utcnow  # noqa: E402
-from orchestrator.planning import build_plan  # noqa: E402
-from orchestrator.planning.diff import spec_identifier  # noqa: E402
-from orchestrator.usecases import drift  # noqa: E402
-from orchestrator.usecases.policies import plan_inputs  # noqa: E402
-from orchestrator.wiring import services  # noqa: E402
+
+# The use cases are imported once the local cloud has set the functions' environment (metrics off, its pool size),
+# as the handlers importing them in-process do.
 
 RUNS = 15
 BIG = 100_000
@@ -91,6 +88,13 @@ def _median_ms(action) -> float:
 
 def plan_ms(deployment_id: str) -> float:
     """What the plan task does before it stores the plan: read the stack's records and the plan's inputs, plan."""
+    from orchestrator.domain.intent import validate_intent
+    from orchestrator.domain.lifecycle import utcnow
+    from orchestrator.planning import build_plan
+    from orchestrator.planning.diff import spec_identifier
+    from orchestrator.usecases.policies import plan_inputs
+    from orchestrator.wiring import services
+
     svc = services()
     deployment = svc.deployments.get(deployment_id)
     raw = deployment.intent.model_dump(mode="json")
@@ -109,6 +113,9 @@ def plan_ms(deployment_id: str) -> float:
 
 
 def drift_scan_ms(deployment_id: str) -> float:
+    from orchestrator.usecases import drift
+    from orchestrator.wiring import services
+
     svc = services()
     deployment = svc.deployments.get(deployment_id)
 
@@ -119,8 +126,10 @@ def drift_scan_ms(deployment_id: str) -> float:
     return _median_ms(scan)
 
 
-def _post(base: str, token: str, path: str, body: dict[str, Any], attempts: int = 5) -> tuple[int, dict]:
-    """POST, honouring Retry-After on a 503 or 429 a few times (what a well-behaved client does under overload)."""
+def _post(base: str, token: str, path: str, body: dict[str, Any], overloaded: list[int],
+          attempts: int = 5) -> tuple[int, dict]:
+    """POST, honouring Retry-After on a 503 or 429 a few times (what a well-behaved client does under overload);
+    each such answer is noted in `overloaded`."""
     data = json.dumps(body).encode()
     for attempt in range(attempts):
         request = urllib.request.Request(base + path, method="POST", data=data, headers={
@@ -130,6 +139,8 @@ def _post(base: str, token: str, path: str, body: dict[str, Any], attempts: int 
                 return response.status, json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as error:
             retry_after = error.headers.get("Retry-After")
+            if error.code in (429, 503):
+                overloaded.append(error.code)
             if error.code in (429, 503) and retry_after and attempt < attempts - 1:
                 time.sleep(float(retry_after))
                 continue
@@ -140,16 +151,18 @@ def _post(base: str, token: str, path: str, body: dict[str, Any], attempts: int 
 def concurrent_creations(http: Http, count: int = 50, size: int = 10, timeout: float = 600) -> dict[str, float]:
     statuses: list[int] = []
     ids: list[str] = []
-    retried = []
+    failures: list[Any] = []
+    overloaded: list[int] = []
 
     def create(n: int) -> None:
         try:
             status, body = _post(http.base, http.token, "/api/v1/deployments",
-                                 three_cloud_intent(size, f"burst-{n}"))
+                                 three_cloud_intent(size, f"burst-{n}"), overloaded)
         except Exception as exc:  # a connection refused or reset counts as a failed request
-            retried.append(exc)
-            status, body = 0, {}
+            status, body = 0, {"error": repr(exc)}
         statuses.append(status)
+        if status != 201:
+            failures.append(body)
         if status == 201:
             ids.append(body["id"])
 
@@ -170,8 +183,12 @@ def concurrent_creations(http: Http, count: int = 50, size: int = 10, timeout: f
         time.sleep(0.2)
     elapsed = time.perf_counter() - started
     failed_requests = sum(1 for s in statuses if s != 201)
+    if failed_requests or failures:
+        print(f"failed creations: statuses {sorted(s for s in statuses if s != 201)}, first: {failures[:1]}",
+              file=sys.stderr)
     return {"concurrent_50x10_big_inventory_errors": failed_requests + (len(ids) - len(final)),
             "concurrent_50x10_big_inventory_s": round(elapsed, 2),
+            "concurrent_50x10_big_inventory_retried_503_or_429": len(overloaded),
             "concurrent_50x10_big_inventory_completed": sum(1 for s in final.values() if s == "completed")}
 
 
