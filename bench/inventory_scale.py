@@ -1,7 +1,8 @@
 """Plans and drift scans against a large tenant inventory. Run: `python bench/inventory_scale.py`.
 
-Starts the local cloud in-process as `bench/lifecycle.py` does, creates one ten-resource deployment over HTTP, then
-fills the tenant's inventory with records of other stacks (COPY) and times the reads that follow the deployment.
+Starts the local cloud in-process as `bench/lifecycle.py` does, creates a ten-resource deployment over HTTP in each
+of two tenants, fills their inventories with records of other stacks (COPY) and times the reads that follow the
+deployment.
 Prints `name: value` lines:
 
   plan_10_resources_with_{100,100k}_inventory_ms        the plan of a ten-resource intent (every resource updated):
@@ -9,6 +10,8 @@ Prints `name: value` lines:
                                                         from PostgreSQL and the planner run; median of 15
   drift_scan_10_resources_with_{100,100k}_inventory_ms  the drift scan use case of that deployment, report stored;
                                                         median of 15
+                                                        (two tenants, one with 100 records and one with 100,000,
+                                                        measured in turn so both meet the same machine load)
   concurrent_50x10_big_inventory_errors                 with 100,000 records in the tenant: 50 ten-resource
                                                         deployments POSTed at once; 5xx or failed requests plus
                                                         deployments not in a terminal state after 10 minutes
@@ -28,6 +31,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,14 +57,14 @@ COPY_COLUMNS = ("id, tenant_id, provider, region, resource_type, name, resource_
                 "properties, tags, deployment_id, stack, dependencies")
 
 
-def load_other_stacks(database_url: str, tenant: str, count: int, *, start: int = 0) -> None:
+def load_other_stacks(database_url: str, tenant: str, count: int) -> None:
     """`count` records of other stacks, ten per stack, in the same providers and regions as the measured deployment
     (so nothing is excluded by scope alone); each depends on the one before it in its stack. One in ten was made by
     hand (no deployment) in a region no deployment uses."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         with conn.cursor().copy(f"COPY cloud_resources ({COPY_COLUMNS}) FROM STDIN") as copy:
             deployment, previous = None, None
-            for n in range(start, start + count):
+            for n in range(count):
                 provider = list(PROVIDERS)[n % 3]
                 if n % 10 == 0:
                     deployment, previous = str(uuid.uuid4()), None
@@ -76,17 +80,20 @@ def load_other_stacks(database_url: str, tenant: str, count: int, *, start: int 
         conn.execute("ANALYZE cloud_resources")
 
 
-def _median_ms(action) -> float:
-    action()  # warm: prepared statements, imports
-    timings = []
+def _interleaved_medians(actions: dict[str, Callable[[], None]]) -> dict[str, float]:
+    """Median milliseconds of each action, run in turn so that all of them meet the same machine load."""
+    for action in actions.values():
+        action()  # warm: prepared statements, imports
+    timings: dict[str, list[float]] = {name: [] for name in actions}
     for _ in range(RUNS):
-        started = time.perf_counter()
-        action()
-        timings.append((time.perf_counter() - started) * 1000)
-    return statistics.median(timings)
+        for name, action in actions.items():
+            started = time.perf_counter()
+            action()
+            timings[name].append((time.perf_counter() - started) * 1000)
+    return {name: round(statistics.median(values), 2) for name, values in timings.items()}
 
 
-def plan_ms(deployment_id: str) -> float:
+def plan_action(deployment_id: str) -> Callable[[], None]:
     """What the plan task does before it stores the plan: read the stack's records and the plan's inputs, plan."""
     from orchestrator.domain.intent import validate_intent
     from orchestrator.domain.lifecycle import utcnow
@@ -109,10 +116,10 @@ def plan_ms(deployment_id: str) -> float:
                            **plan_inputs(svc, tenant, intent, utcnow()))
         assert len(built.steps) == 10 and not built.blocked, built.policy
 
-    return _median_ms(plan)
+    return plan
 
 
-def drift_scan_ms(deployment_id: str) -> float:
+def drift_action(deployment_id: str) -> Callable[[], None]:
     from orchestrator.usecases import drift
     from orchestrator.wiring import services
 
@@ -123,7 +130,7 @@ def drift_scan_ms(deployment_id: str) -> float:
         report = drift.scan(svc, deployment, scan_type="manual")
         assert not report.has_drift, report.summary
 
-    return _median_ms(scan)
+    return scan
 
 
 def _post(base: str, token: str, path: str, body: dict[str, Any], overloaded: list[int],
@@ -192,6 +199,16 @@ def concurrent_creations(http: Http, count: int = 50, size: int = 10, timeout: f
             "concurrent_50x10_big_inventory_completed": sum(1 for s in final.values() if s == "completed")}
 
 
+def _tenant_operator(admin: Http, tenant: str) -> Http:
+    user = {"username": f"ops-{tenant}", "email": f"ops-{tenant}@example.com", "password": "correct-horse-battery",
+            "role": "operator", "tenant_id": tenant}
+    admin.call("POST", "/api/v1/auth/register", user)
+    http = Http(admin.base)
+    http.token = http.call("POST", "/api/v1/auth/login", {"username": user["username"],
+                                                          "password": user["password"]})["access_token"]
+    return http
+
+
 def measure() -> dict[str, float]:
     figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="orch-bench-") as data, \
@@ -199,26 +216,27 @@ def measure() -> dict[str, float]:
         cloud = LocalCloud(database_url=servers.database_url, redis_url=servers.redis_url, aws_port=0, api_port=0)
         cloud.start()
         try:
-            http = Http(cloud.api_url)
-            http.token = http.call("POST", "/api/v1/auth/login", cloud.admin_credentials())["access_token"]
-            tenant = f"scale-{uuid.uuid4().hex[:6]}"
-            user = {"username": f"ops-{tenant}", "email": f"ops-{tenant}@example.com",
-                    "password": "correct-horse-battery", "role": "operator", "tenant_id": tenant}
-            http.call("POST", "/api/v1/auth/register", user)
-            http.token = http.call("POST", "/api/v1/auth/login", {"username": user["username"],
-                                                                  "password": user["password"]})["access_token"]
-            deployment_id = http.call("POST", "/api/v1/deployments", three_cloud_intent(10, "measured"))["id"]
-            http.wait_completed(deployment_id)
+            admin = Http(cloud.api_url)
+            admin.token = admin.call("POST", "/api/v1/auth/login", cloud.admin_credentials())["access_token"]
+            # Two tenants, one deployment each, measured in turn: 100 records in one, 100,000 in the other.
+            tenants = {size: f"scale-{size}-{uuid.uuid4().hex[:6]}" for size in ("100", "100k")}
+            deployments, clients = {}, {}
+            for size, tenant in tenants.items():
+                clients[size] = http = _tenant_operator(admin, tenant)
+                deployments[size] = http.call("POST", "/api/v1/deployments",
+                                              three_cloud_intent(10, "measured"))["id"]
+                http.wait_completed(deployments[size])
+            load_other_stacks(servers.database_url, tenants["100"], 90)
+            load_other_stacks(servers.database_url, tenants["100k"], BIG - 10)
+            actions = {}
+            for size, deployment_id in deployments.items():
+                actions[f"plan_10_resources_with_{size}_inventory_ms"] = plan_action(deployment_id)
+                actions[f"drift_scan_10_resources_with_{size}_inventory_ms"] = drift_action(deployment_id)
+            medians = _interleaved_medians(actions)
+            for name in sorted(medians, key=lambda n: (not n.startswith("plan"), "100k" in n)):
+                figures[name] = medians[name]
 
-            load_other_stacks(servers.database_url, tenant, 90)
-            figures["plan_10_resources_with_100_inventory_ms"] = round(plan_ms(deployment_id), 2)
-            figures["drift_scan_10_resources_with_100_inventory_ms"] = round(drift_scan_ms(deployment_id), 2)
-
-            load_other_stacks(servers.database_url, tenant, BIG - 100, start=90)
-            figures["plan_10_resources_with_100k_inventory_ms"] = round(plan_ms(deployment_id), 2)
-            figures["drift_scan_10_resources_with_100k_inventory_ms"] = round(drift_scan_ms(deployment_id), 2)
-
-            figures.update(concurrent_creations(http))
+            figures.update(concurrent_creations(clients["100k"]))
         finally:
             cloud.stop()
     return figures
