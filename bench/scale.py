@@ -33,6 +33,7 @@ sys.path[:0] = [str(ROOT / "bench"), str(ROOT / "layers" / "shared"), str(ROOT /
 import cold_import  # noqa: E402
 import inventory_scale  # noqa: E402
 from lifecycle import Http, three_cloud_intent  # noqa: E402
+
 from localcloud.cloud import LocalCloud  # noqa: E402
 from localcloud.servers import running_servers  # noqa: E402
 

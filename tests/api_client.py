@@ -72,10 +72,16 @@ class Api:
         return reply.body["items"]
 
     def resources(self, deployment_id: str | None = None) -> list[dict[str, Any]]:
-        path = "/api/v1/cloud/resources" + (f"?deployment_id={deployment_id}" if deployment_id else "")
-        reply = self.call("GET", path)
-        assert reply.status == 200, reply.body
-        return reply.body["items"]
+        """Every page of the tenant's (or the deployment's) resources."""
+        found, after = [], None
+        while True:
+            query = "&".join(f"{key}={value}" for key, value in (("deployment_id", deployment_id), ("after", after))
+                             if value)
+            reply = self.call("GET", "/api/v1/cloud/resources" + (f"?{query}" if query else ""))
+            assert reply.status == 200, reply.body
+            found += reply.body["items"]
+            if (after := reply.body["next_after"]) is None:
+                return found
 
 
 def intent(name: str = "web", *, resources: list[dict[str, Any]] | None = None, **overrides: Any) -> dict[str, Any]:

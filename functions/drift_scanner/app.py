@@ -12,9 +12,9 @@ from orchestrator.wiring import services
 @metrics.log_metrics
 @event_source(data_class=EventBridgeEvent)
 def handler(event: EventBridgeEvent, context):
-    reports = drift.scan_all(services())
-    items = sum(len(r.items) for r in reports)
-    metrics.add_metric(name="DriftItems", unit=MetricUnit.Count, value=items)
-    logger.info("scheduled drift scan finished", extra={"deployments": len(reports), "drift_items": items})
-    return {"deployments_scanned": len(reports), "drift_items": items,
-            "reports_with_drift": [r.id for r in reports if r.has_drift]}
+    done = drift.scan_all(services())
+    metrics.add_metric(name="DriftItems", unit=MetricUnit.Count, value=done.drift_items)
+    logger.info("scheduled drift scan finished",
+                extra={"deployments": done.deployments_scanned, "drift_items": done.drift_items})
+    return {"deployments_scanned": done.deployments_scanned, "drift_items": done.drift_items,
+            "reports_with_drift": done.reports_with_drift}

@@ -16,6 +16,7 @@ import http.client
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterable
@@ -143,8 +144,14 @@ class Http:
         return [e["type"] for e in self.ok("GET", f"/api/v1/deployments/{deployment_id}/events")["items"]]
 
     def resources(self, deployment_id: str | None = None) -> list[dict[str, Any]]:
-        query = f"?deployment_id={deployment_id}" if deployment_id else ""
-        return self.ok("GET", f"/api/v1/cloud/resources{query}")["items"]
+        """Every page of the tenant's (or the deployment's) resources."""
+        found, after = [], None
+        while True:
+            query = urllib.parse.urlencode({k: v for k, v in (("deployment_id", deployment_id), ("after", after)) if v})
+            page = self.ok("GET", "/api/v1/cloud/resources" + (f"?{query}" if query else ""))
+            found += page["items"]
+            if (after := page["next_after"]) is None:
+                return found
 
     def reports(self, deployment_id: str | None = None) -> list[dict[str, Any]]:
         query = f"?deployment_id={deployment_id}" if deployment_id else ""

@@ -5,7 +5,13 @@ import time
 import pytest
 
 from orchestrator.domain.resources import CloudResource
-from orchestrator.drift.detector import detect_drift, property_class, property_differences, property_severity
+from orchestrator.drift.detector import (
+    DriftScan,
+    detect_drift,
+    property_class,
+    property_differences,
+    property_severity,
+)
 from orchestrator.drift.report import DriftItem, DriftReport, DriftSeverity, DriftType
 
 TENANT, DEPLOYMENT = "t1", "d1"
@@ -179,3 +185,33 @@ def test_ten_thousand_resources_are_compared_within_a_second():
     elapsed = time.perf_counter() - started
     assert report.critical_count == 100 and report.medium_count == 2_000 + 100
     assert elapsed < 1.0, f"{elapsed * 1000:.0f} ms"
+
+
+def test_a_scan_in_pages_reports_exactly_what_one_pass_over_everything_does():
+    """The paged scan hands the detector pages of expected resources with only the live records at their
+    identifiers, then the candidates for `resource_added` in pages: the items must not depend on the cut."""
+    rng = random.Random(7)
+    expected = [res(f"r{n}", provider=rng.choice(["aws", "gcp"]), region=rng.choice(["us-east-1", "us-central1"]),
+                    properties={"size": "small", "encrypted": True}, tags={"team": "a"}) for n in range(40)]
+    actual = []
+    for want in expected:
+        roll = rng.random()
+        if roll < 0.2:
+            continue  # removed
+        actual.append(changed(want, properties={"size": "large", "encrypted": roll < 0.5}) if roll < 0.6 else
+                      changed(want, tags={"team": "b"}) if roll < 0.8 else want.model_copy(deep=True))
+    actual += [res(f"extra{n}", provider=rng.choice(["aws", "gcp", "azure"]), region="us-east-1",
+                   deployment_id=rng.choice([None, DEPLOYMENT, "someone-else"])) for n in range(15)]
+    actual.append(res("r0", tenant="other-tenant"))
+    whole = scan(expected, actual)
+    assert {i.drift_type for i in whole.items} == set(DriftType)
+    live = {r.identifier: r for r in actual if r.tenant_id == TENANT}
+    for size in (1, 3, 7, 100):
+        paged = DriftScan(deployment_id=DEPLOYMENT, tenant_id=TENANT)
+        for start in range(0, len(expected), size):
+            page = expected[start:start + size]
+            paged.compare(page, [live[r.identifier] for r in page if r.identifier in live])
+        candidates = sorted(live.values(), key=lambda r: r.identifier)
+        for start in range(0, len(candidates), size):
+            paged.consider_added(candidates[start:start + size])
+        assert paged.report().items == whole.items, size

@@ -262,6 +262,7 @@ class ResourceOut(_Out):
 
 class ResourceList(_Out):
     items: list[ResourceOut]
+    next_after: str | None = Field(description="Pass as `after` for the next page; null on the last page")
 
 
 class DriftItemOut(_Out):

@@ -157,7 +157,7 @@ class SimulatedProvider:
 
     def verify_many(self, *, tenant_id: str, specs: list[ResourceSpec]) -> None:
         """`verify` for many resources, read in one go; raises for the first that fails."""
-        found = self._inventory.get_many(tenant_id, [spec.identifier for spec in specs])
+        found = {r.identifier: r for r in self._inventory.at(tenant_id, [spec.identifier for spec in specs])}
         for spec in specs:
             identifier = spec.identifier
             resource = found.get(identifier)

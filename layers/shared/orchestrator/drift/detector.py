@@ -82,39 +82,64 @@ def detect_drift(expected: Sequence[CloudResource], actual: Sequence[CloudResour
 
     Live resources of another tenant are ignored, so a report can never name them.
     """
-    live: dict[str, CloudResource] = {}
-    for resource in actual:
-        if resource.tenant_id == tenant_id:
-            live[_identifier(resource)] = resource
+    live = list({_identifier(r): r for r in actual if r.tenant_id == tenant_id}.values())
+    scan = DriftScan(deployment_id=deployment_id, tenant_id=tenant_id, scan_type=scan_type)
+    scan.compare(expected, live)
+    scan.consider_added(live)
+    return scan.report()
 
-    items: list[DriftItem] = []
-    declared: set[str] = set()
-    scopes: set[tuple[str, str]] = set()
-    for want in expected:
-        identifier = _identifier(want)
-        declared.add(identifier)
-        scopes.add((want.provider, want.region))
-        have = live.get(identifier)
-        if have is None:
-            items.append(_item(DriftType.RESOURCE_REMOVED, identifier, None, _snapshot(want), None,
-                               DriftSeverity.CRITICAL))
-            continue
-        if want.properties != have.properties or want.tags != have.tags or not _strictly_equal(want, have):
-            for path, before, after in _differences(want.properties, want.tags, have.properties, have.tags):
-                if path.startswith("tags."):
-                    items.append(_item(DriftType.TAG_CHANGED, identifier, path, before, after, DriftSeverity.LOW))
-                else:
-                    items.append(_item(DriftType.PROPERTY_CHANGED, identifier, path, before, after,
-                                       property_severity(path)))
 
-    for identifier, have in live.items():
-        if (identifier not in declared and (have.provider, have.region) in scopes
-                and (have.deployment_id is None or have.deployment_id == deployment_id)):
-            items.append(_item(DriftType.RESOURCE_ADDED, identifier, None, None, _snapshot(have),
-                               DriftSeverity.MEDIUM))
+class DriftScan:
+    """`detect_drift` in pieces, so a scan can read a large deployment page by page: `compare` each page of expected
+    resources with the live records at their identifiers, then offer the records that may count as added
+    (`consider_added`, in any number of pages, each record once) and take the `report`."""
 
-    items.sort(key=_order)
-    return DriftReport(tenant_id=tenant_id, deployment_id=deployment_id, scan_type=scan_type, items=items)
+    def __init__(self, *, deployment_id: str, tenant_id: str, scan_type: ScanType = "scheduled"):
+        self.deployment_id, self.tenant_id, self.scan_type = deployment_id, tenant_id, scan_type
+        self._items: list[DriftItem] = []
+        self._declared: set[str] = set()
+        self.scopes: set[tuple[str, str]] = set()
+
+    def compare(self, expected: Sequence[CloudResource], actual: Sequence[CloudResource]) -> None:
+        """Removed and changed resources among `expected`; `actual` must hold every live record at their
+        identifiers (more is harmless)."""
+        live: dict[str, CloudResource] = {}
+        for resource in actual:
+            if resource.tenant_id == self.tenant_id:
+                live[_identifier(resource)] = resource
+        items = self._items
+        for want in expected:
+            identifier = _identifier(want)
+            self._declared.add(identifier)
+            self.scopes.add((want.provider, want.region))
+            have = live.get(identifier)
+            if have is None:
+                items.append(_item(DriftType.RESOURCE_REMOVED, identifier, None, _snapshot(want), None,
+                                   DriftSeverity.CRITICAL))
+                continue
+            if want.properties != have.properties or want.tags != have.tags or not _strictly_equal(want, have):
+                for path, before, after in _differences(want.properties, want.tags, have.properties, have.tags):
+                    if path.startswith("tags."):
+                        items.append(_item(DriftType.TAG_CHANGED, identifier, path, before, after, DriftSeverity.LOW))
+                    else:
+                        items.append(_item(DriftType.PROPERTY_CHANGED, identifier, path, before, after,
+                                           property_severity(path)))
+
+    def consider_added(self, actual: Sequence[CloudResource]) -> None:
+        """Added resources among `actual`, once every expected resource was compared (the scopes are known)."""
+        for have in actual:
+            if have.tenant_id != self.tenant_id:
+                continue
+            identifier = _identifier(have)
+            if (identifier not in self._declared and (have.provider, have.region) in self.scopes
+                    and (have.deployment_id is None or have.deployment_id == self.deployment_id)):
+                self._items.append(_item(DriftType.RESOURCE_ADDED, identifier, None, None, _snapshot(have),
+                                         DriftSeverity.MEDIUM))
+
+    def report(self) -> DriftReport:
+        items = sorted(self._items, key=_order)
+        return DriftReport(tenant_id=self.tenant_id, deployment_id=self.deployment_id, scan_type=self.scan_type,
+                           items=items)
 
 
 def property_differences(expected_properties: Mapping[str, Any], expected_tags: Mapping[str, str],

@@ -16,10 +16,6 @@ class Inventory(Protocol):
 
     def get_by_id(self, tenant_id: str, resource_id: str) -> CloudResource | None: ...
 
-    def get_many(self, tenant_id: str, identifiers: list[str]) -> dict[str, CloudResource]:
-        """The records at these identifiers, keyed by identifier (absent ones missing), in one read by index."""
-        ...
-
     def upsert(self, resource: CloudResource) -> CloudResource:
         """Create or replace the resource at (tenant, identifier); returns what is stored."""
         ...
@@ -28,14 +24,29 @@ class Inventory(Protocol):
         """Remove the resource; False when it was not there."""
         ...
 
-    def list(self, tenant_id: str, deployment_id: str | None = None) -> list[CloudResource]: ...
+    def at(self, tenant_id: str, identifiers: list[str]) -> list[CloudResource]:
+        """The records at `identifiers` (absent ones are left out), by identifier."""
+        ...
+
+    def list(self, tenant_id: str, deployment_id: str | None = None, *, after: str | None = None,
+             limit: int | None = None) -> list[CloudResource]:
+        """A page of the tenant's records (only one deployment's when `deployment_id` is given), by identifier,
+        those after `after`."""
+        ...
 
     def for_stack(self, tenant_id: str, stack: str, identifiers: list[str]) -> list[CloudResource]:
         """The records `stack` owns plus those at `identifiers`, whoever owns them."""
         ...
 
-    def dependents(self, tenant_id: str) -> list[Dependent]:
-        """Every record of the tenant with recorded dependencies (blast radius, cross-stack dependents)."""
+    def drift_candidates(self, tenant_id: str, deployment_id: str, scopes: list[tuple[str, str]], *,
+                         after: str | None = None, limit: int = 500) -> list[CloudResource]:
+        """A page, by identifier after `after`, of what a drift scan may report as added: the records the
+        deployment owns and those nobody owns in its (provider, region) scopes."""
+        ...
+
+    def dependents(self, tenant_id: str, stack: str, identifiers: list[str]) -> list[Dependent]:
+        """The records with recorded dependencies that reach, directly or through other records, what `stack` owns
+        or the `identifiers` (blast radius, cross-stack dependents). May include more; never misses one."""
         ...
 
     def patch(self, tenant_id: str, resource_id: str, properties: dict[str, Any] | None = None,

@@ -135,6 +135,10 @@ class StepRepository(Protocol):
         """Record the rollback batch of each step about to be undone (step id -> batch)."""
         ...
 
+    def page(self, deployment_id: str, *, after: str | None = None, limit: int = 500) -> list[StepRun]:
+        """Up to `limit` of the deployment's steps with ids after `after`, in step id order (a scan's bounded read)."""
+        ...
+
     def save(self, step: StepRun, *, lease: Lease | None = None) -> None:
         """Persist the step's status, attempt, result, timings. Under a lease, reject the write
         (`StaleFencingToken`) when a newer holder of the same lock has already written."""

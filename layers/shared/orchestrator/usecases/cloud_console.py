@@ -12,9 +12,14 @@ from .requests import ResourcePatch, parse
 from .services import Services
 
 
-def list_resources(svc: Services, user: User, *, deployment_id: str | None) -> list[CloudResource]:
+def list_resources(svc: Services, user: User, *, deployment_id: str | None, after: str | None = None,
+                   limit: int = 100) -> tuple[list[CloudResource], str | None]:
+    """A page of the tenant's inventory in identifier order, and the identifier to continue after (None on the last
+    page). One more record than asked is read to tell whether another page follows."""
     require(user, Permission.CLOUD_READ)
-    return svc.inventory.list(user.tenant_id, deployment_id=deployment_id)
+    found = svc.inventory.list(user.tenant_id, deployment_id=deployment_id, after=after, limit=limit + 1)
+    page = found[:limit]
+    return page, (page[-1].identifier if len(found) > limit else None)
 
 
 def patch_resource(svc: Services, user: User, resource_id: str, payload: Any) -> CloudResource:

@@ -3,13 +3,15 @@ deployment that goes through plan and approval like any other."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ..domain.errors import ActionNotAllowed, NotFound
 from ..domain.lifecycle import Deployment, DeploymentStatus
 from ..domain.resources import CloudResource
+from ..domain.steps import StepRun
 from ..domain.users import Permission, User
-from ..drift.detector import detect_drift
+from ..drift.detector import DriftScan
 from ..drift.remediation import remediation_intent
 from ..drift.report import DriftReport
 from ..planning.plan import StepAction
@@ -21,10 +23,25 @@ from .services import Services
 SCANNABLE = frozenset({DeploymentStatus.COMPLETED})
 
 
+# Steps and inventory records read per round trip: a scan's memory is bounded by this, not by the deployment's size.
+PAGE = 500
+
+
+@dataclass(frozen=True)
+class ScheduledScan:
+    deployments_scanned: int
+    drift_items: int
+    reports_with_drift: list[str]
+
+
 def expected_state(svc: Services, deployment: Deployment) -> list[CloudResource]:
     """What the deployment's last successful run left in the cloud, as the inventory should hold it."""
+    return _expected(deployment, svc.steps.list(deployment.id))
+
+
+def _expected(deployment: Deployment, steps: list[StepRun]) -> list[CloudResource]:
     expected = []
-    for step in svc.steps.list(deployment.id):
+    for step in steps:
         if step.action == StepAction.DESTROY.value or step.undone_at is not None:
             continue
         spec = step.resource
@@ -38,13 +55,33 @@ def expected_state(svc: Services, deployment: Deployment) -> list[CloudResource]
     return expected
 
 
+def detect(svc: Services, deployment: Deployment, *, scan_type: str) -> DriftReport:
+    """The deployment's drift, read by index a page at a time: its steps, the live records at their identifiers,
+    then what it owns and what nobody owns in its scopes. The rest of the tenant's inventory is never read."""
+    tenant, page_size = deployment.tenant_id, PAGE
+    found = DriftScan(deployment_id=deployment.id, tenant_id=tenant, scan_type=scan_type)
+    after = None
+    while page := svc.steps.page(deployment.id, after=after, limit=page_size):
+        expected = _expected(deployment, page)
+        found.compare(expected, svc.inventory.at(tenant, [r.identifier for r in expected]))
+        if len(page) < page_size:
+            break
+        after = page[-1].step_id
+    scopes, after = sorted(found.scopes), None
+    while scopes and (page := svc.inventory.drift_candidates(tenant, deployment.id, scopes, after=after,
+                                                              limit=page_size)):
+        found.consider_added(page)
+        if len(page) < page_size:
+            break
+        after = page[-1].identifier
+    return found.report()
+
+
 def scan(svc: Services, deployment: Deployment, *, scan_type: str) -> DriftReport:
     if deployment.status not in SCANNABLE:
         raise ActionNotAllowed("scan for drift", "deployment", deployment.status.value,
                                [s.value for s in SCANNABLE])
-    actual = svc.inventory.list(deployment.tenant_id)
-    report = detect_drift(expected_state(svc, deployment), actual, deployment_id=deployment.id,
-                          tenant_id=deployment.tenant_id, scan_type=scan_type)
+    report = detect(svc, deployment, scan_type=scan_type)
     svc.drift.add(report)
     if report.has_drift:
         svc.events.publish("DriftDetected", {
@@ -63,17 +100,21 @@ def scan_on_request(svc: Services, user: User, payload: Any) -> DriftReport:
     return scan(svc, deployment, scan_type="manual")
 
 
-def scan_all(svc: Services, *, page_size: int = 200) -> list[DriftReport]:
-    """The scheduled scan: every completed deployment of every tenant, page by page."""
-    reports, after = [], None
+def scan_all(svc: Services, *, page_size: int = 200) -> ScheduledScan:
+    """The scheduled scan: every completed deployment of every tenant, one at a time, page by page. Each report is
+    stored as it is made and only its id is kept, so memory does not grow with the number of deployments."""
+    scanned, items, drifted, after = 0, 0, [], None
     while True:
         page = svc.deployments.ids_in_status(DeploymentStatus.COMPLETED, limit=page_size, after=after)
         for deployment_id, _tenant in page:
             deployment = svc.deployments.get(deployment_id)
             if deployment is not None and deployment.status in SCANNABLE:
-                reports.append(scan(svc, deployment, scan_type="scheduled"))
+                report = scan(svc, deployment, scan_type="scheduled")
+                scanned, items = scanned + 1, items + len(report.items)
+                if report.has_drift:
+                    drifted.append(report.id)
         if len(page) < page_size:
-            return reports
+            return ScheduledScan(scanned, items, drifted)
         after = page[-1][0]
 
 

@@ -13,6 +13,7 @@ from ..domain.errors import ActionNotAllowed, NotFound, PolicyBlocked, Validatio
 from ..domain.intent import DeploymentIntent
 from ..domain.lifecycle import Deployment, DeploymentStatus, EventType, utcnow
 from ..domain.users import Permission, User
+from ..planning.diff import spec_identifier
 from ..planning.freeze import FreezeWindow, FreezeWindowIn, freeze_finding, freeze_message
 from ..planning.plan import Plan
 from ..planning.policies import (
@@ -116,10 +117,12 @@ def plan_inputs(svc: Services, tenant_id: str, intent: DeploymentIntent, now: da
     that depend on others (blast radius), the freeze in force, and the owners of the intent's cross-stack
     references (absent ones are missing)."""
     references = sorted({ref for resource in intent.resources for ref in resource.references})
-    return {"policies": tenant_policies(svc, tenant_id), "dependents": svc.inventory.dependents(tenant_id),
+    # Dependents are walked from what the plan can change: the stack's records and the intent's addresses.
+    wanted = [spec_identifier(resource) for resource in intent.resources]
+    return {"policies": tenant_policies(svc, tenant_id),
+            "dependents": svc.inventory.dependents(tenant_id, intent.name, wanted),
             "freeze": freeze_finding(svc.policies.freeze_windows(tenant_id), intent.environment, now),
-            "referenced": {ref: found.stack for ref in references
-                           if (found := svc.inventory.get(tenant_id, ref)) is not None}}
+            "referenced": {found.identifier: found.stack for found in svc.inventory.at(tenant_id, references)}}
 
 
 def execution_gate(svc: Services, deployment: Deployment, plan: Plan, now: datetime | None = None) -> str | None:

@@ -26,11 +26,6 @@ class InMemoryInventory:
             found = self._by_identifier.get((tenant_id, identifier))
             return found.model_copy(deep=True) if found else None
 
-    def get_many(self, tenant_id: str, identifiers: list[str]) -> dict[str, CloudResource]:
-        with self._lock:
-            found = (self._by_identifier.get((tenant_id, identifier)) for identifier in identifiers)
-            return {resource.identifier: resource.model_copy(deep=True) for resource in found if resource}
-
     def get_by_id(self, tenant_id: str, resource_id: str) -> CloudResource | None:
         with self._lock:
             identifier = self._identifier_by_id.get((tenant_id, resource_id))
@@ -58,23 +53,37 @@ class InMemoryInventory:
             self._identifier_by_id.pop((tenant_id, removed.id), None)
             return True
 
-    def dependents(self, tenant_id: str) -> list[Dependent]:
-        """Environments are unknown here (no deployments table)."""
+    def dependents(self, tenant_id: str, stack: str, identifiers: list[str]) -> list[Dependent]:
+        """Every record of the tenant with dependencies (a superset of what the port promises); environments are
+        unknown here (no deployments table)."""
         with self._lock:
             return [Dependent(r.identifier, list(r.dependencies), r.provider.value, "unknown", r.stack)
                     for (tenant, _), r in self._by_identifier.items() if tenant == tenant_id and r.dependencies]
 
-    def list(self, tenant_id: str, deployment_id: str | None = None) -> list[CloudResource]:
+    def at(self, tenant_id: str, identifiers: list[str]) -> list[CloudResource]:
+        wanted = set(identifiers)
+        return [r for r in self.list(tenant_id) if r.identifier in wanted]
+
+    def list(self, tenant_id: str, deployment_id: str | None = None, *, after: str | None = None,
+             limit: int | None = None) -> list[CloudResource]:
         """The tenant's resources (only one deployment's when `deployment_id` is given), by identifier."""
         with self._lock:
-            found = [r for (tenant, _), r in self._by_identifier.items()
-                     if tenant == tenant_id and (deployment_id is None or r.deployment_id == deployment_id)]
+            found = [r for (tenant, identifier), r in self._by_identifier.items()
+                     if tenant == tenant_id and (deployment_id is None or r.deployment_id == deployment_id)
+                     and (after is None or identifier > after)]
             found.sort(key=lambda r: r.identifier)
-            return [r.model_copy(deep=True) for r in found]
+            return [r.model_copy(deep=True) for r in found[:limit]]
 
     def for_stack(self, tenant_id: str, stack: str, identifiers: list[str]) -> list[CloudResource]:
         wanted = set(identifiers)
         return [r for r in self.list(tenant_id) if r.stack == stack or r.identifier in wanted]
+
+    def drift_candidates(self, tenant_id: str, deployment_id: str, scopes: list[tuple[str, str]], *,
+                         after: str | None = None, limit: int = 500) -> list[CloudResource]:
+        within = set(scopes)
+        return [r for r in self.list(tenant_id, after=after)
+                if r.deployment_id == deployment_id
+                or (r.deployment_id is None and (r.provider.value, r.region) in within)][:limit]
 
     def patch(self, tenant_id: str, resource_id: str, properties: dict[str, Any] | None = None,
               tags: dict[str, str] | None = None) -> CloudResource | None:

@@ -14,8 +14,9 @@ from orchestrator.planning.blast import Dependent
 from .pool import Database
 from .repositories import is_uuid
 
+# resource_identifier is derived by the model (and ignored when read); selected so reads can order by it.
 _COLUMNS = """id::text, tenant_id, provider, region, resource_type, name, provider_resource_id, properties, tags,
-    deployment_id::text, stack, version, dependencies, created_at, updated_at"""
+    deployment_id::text, stack, version, dependencies, created_at, updated_at, resource_identifier"""
 
 
 _UPSERT = f"""
@@ -47,13 +48,6 @@ class PgInventory:
         return self._one(f"SELECT {_COLUMNS} FROM cloud_resources WHERE tenant_id = %s AND resource_identifier = %s",
                          (tenant_id, identifier))
 
-    def get_many(self, tenant_id: str, identifiers: list[str]) -> dict[str, CloudResource]:
-        with self._db.connection() as conn:
-            rows = conn.cursor(row_factory=dict_row).execute(
-                f"SELECT {_COLUMNS} FROM cloud_resources WHERE tenant_id = %s AND resource_identifier = ANY(%s)",
-                (tenant_id, identifiers)).fetchall()
-        return {resource.identifier: resource for resource in map(_resource, rows)}
-
     def get_by_id(self, tenant_id: str, resource_id: str) -> CloudResource | None:
         if not is_uuid(resource_id):
             return None
@@ -83,36 +77,90 @@ class PgInventory:
                                (tenant_id, identifier))
             return cur.rowcount > 0
 
-    def list(self, tenant_id: str, deployment_id: str | None = None) -> list[CloudResource]:
+    def _many(self, sql: str, args: tuple | dict) -> list[CloudResource]:
+        with self._db.connection() as conn:
+            rows = conn.cursor(row_factory=dict_row).execute(sql, args).fetchall()
+        return [_resource(r) for r in rows]
+
+    def at(self, tenant_id: str, identifiers: list[str]) -> list[CloudResource]:
+        if not identifiers:
+            return []
+        return self._many(f"""SELECT {_COLUMNS} FROM cloud_resources
+                              WHERE tenant_id = %s AND resource_identifier = ANY(%s) ORDER BY resource_identifier""",
+                          (tenant_id, identifiers))
+
+    def list(self, tenant_id: str, deployment_id: str | None = None, *, after: str | None = None,
+             limit: int | None = None) -> list[CloudResource]:
+        """In identifier order from `after`: the unique (tenant, identifier) index, or with a deployment the
+        (deployment, identifier) one, so a page costs its own rows whatever the tenant holds."""
         sql, args = f"SELECT {_COLUMNS} FROM cloud_resources WHERE tenant_id = %s", [tenant_id]
         if deployment_id is not None:
             if not is_uuid(deployment_id):
                 return []
             sql += " AND deployment_id = %s"
             args.append(deployment_id)
-        with self._db.connection() as conn:
-            rows = conn.cursor(row_factory=dict_row).execute(sql + " ORDER BY resource_identifier", args).fetchall()
-        return [_resource(r) for r in rows]
+        if after is not None:
+            sql += " AND resource_identifier > %s"
+            args.append(after)
+        sql += " ORDER BY resource_identifier"
+        if limit is not None:
+            sql += " LIMIT %s"
+            args.append(limit)
+        return self._many(sql, tuple(args))
 
     def for_stack(self, tenant_id: str, stack: str, identifiers: list[str]) -> list[CloudResource]:
         """What a plan of `stack` needs: the records it owns and those at the identifiers its intent names (by index,
         never the tenant's whole inventory)."""
-        with self._db.connection() as conn:
-            rows = conn.cursor(row_factory=dict_row).execute(f"""
-                SELECT {_COLUMNS} FROM cloud_resources WHERE tenant_id = %s AND stack = %s
-                UNION
-                SELECT {_COLUMNS} FROM cloud_resources WHERE tenant_id = %s AND resource_identifier = ANY(%s)
-                ORDER BY 1""", (tenant_id, stack, tenant_id, identifiers)).fetchall()
-        return [_resource(r) for r in rows]
+        return self._many(f"""
+            SELECT {_COLUMNS} FROM cloud_resources WHERE tenant_id = %s AND stack = %s
+            UNION
+            SELECT {_COLUMNS} FROM cloud_resources WHERE tenant_id = %s AND resource_identifier = ANY(%s)
+            ORDER BY 1""", (tenant_id, stack, tenant_id, identifiers))
 
-    def dependents(self, tenant_id: str) -> list[Dependent]:
-        """Every record of the tenant that depends on something, with the environment of the run that wrote it (by
-        the GIN index on dependencies; records without any are never read)."""
+    def drift_candidates(self, tenant_id: str, deployment_id: str, scopes: list[tuple[str, str]], *,
+                         after: str | None = None, limit: int = 500) -> list[CloudResource]:
+        """Records the deployment owns, and records nobody owns in its (provider, region) scopes: one index range
+        each (deployment's, and per scope the partial index of unowned records), merged in identifier order."""
+        if not is_uuid(deployment_id):
+            return []
+        after = after or ""
+        providers = [provider for provider, _ in scopes]
+        regions = [region for _, region in scopes]
+        return self._many(f"""
+            (SELECT {_COLUMNS} FROM cloud_resources
+             WHERE deployment_id = %(deployment)s AND tenant_id = %(tenant)s AND resource_identifier > %(after)s
+             ORDER BY resource_identifier LIMIT %(limit)s)
+            UNION ALL
+            (SELECT c.* FROM unnest(%(providers)s::text[], %(regions)s::text[]) AS s(provider, region)
+             CROSS JOIN LATERAL (
+                SELECT {_COLUMNS} FROM cloud_resources r
+                WHERE r.tenant_id = %(tenant)s AND r.deployment_id IS NULL AND r.provider = s.provider
+                  AND r.region = s.region AND r.resource_identifier > %(after)s
+                ORDER BY r.resource_identifier LIMIT %(limit)s) c)
+            ORDER BY resource_identifier LIMIT %(limit)s""",
+                          {"deployment": deployment_id, "tenant": tenant_id, "after": after, "limit": limit,
+                           "providers": providers, "regions": regions})
+
+    def dependents(self, tenant_id: str, stack: str, identifiers: list[str]) -> list[Dependent]:
+        """The records that depend, directly or through others, on what `stack` owns or on `identifiers`, with the
+        environment of the run that wrote them. Walked in the database by the GIN index on dependencies, so a
+        plan reads the dependents it can reach, never every record of the tenant that has dependencies."""
         with self._db.connection() as conn:
             rows = conn.execute("""
+                WITH RECURSIVE reached(identifier) AS (
+                    SELECT unnest(%(identifiers)s::text[])
+                    UNION
+                    SELECT resource_identifier FROM cloud_resources WHERE tenant_id = %(tenant)s AND stack = %(stack)s
+                    UNION
+                    SELECT c.resource_identifier FROM reached r
+                    JOIN cloud_resources c ON c.dependencies @> ARRAY[r.identifier] AND c.tenant_id = %(tenant)s
+                )
                 SELECT c.resource_identifier, c.dependencies, c.provider, coalesce(d.environment, 'unknown'), c.stack
                 FROM cloud_resources c LEFT JOIN deployments d ON d.id = c.deployment_id
-                WHERE c.tenant_id = %s AND c.dependencies <> '{}'""", (tenant_id,)).fetchall()
+                -- As an array, not a join: the planner cannot size a recursive result and would scan the table.
+                WHERE c.tenant_id = %(tenant)s AND c.resource_identifier = ANY(ARRAY(SELECT identifier FROM reached))
+                  AND c.dependencies <> '{}'""",
+                                {"identifiers": identifiers, "tenant": tenant_id, "stack": stack}).fetchall()
         return [Dependent(*row) for row in rows]
 
     def patch(self, tenant_id: str, resource_id: str, properties: dict[str, Any] | None = None,

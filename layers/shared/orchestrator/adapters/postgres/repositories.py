@@ -354,6 +354,15 @@ class PgStepRepository:
                 WHERE s.deployment_id = %s AND s.step_id = a.step_id AND s.undo_batch IS DISTINCT FROM a.batch""",
                          (list(undo_batch), list(undo_batch.values()), deployment_id))
 
+    def page(self, deployment_id: str, *, after: str | None = None, limit: int = 500) -> list[StepRun]:
+        if not is_uuid(deployment_id):
+            return []
+        with self._db.connection() as conn:
+            rows = conn.cursor(row_factory=dict_row).execute(
+                f"SELECT {_STEP_COLUMNS} FROM deployment_steps WHERE deployment_id = %s AND step_id > %s "
+                "ORDER BY step_id LIMIT %s", (deployment_id, after or "", limit)).fetchall()
+        return [_step(r) for r in rows]
+
     def save(self, step: StepRun, *, lease: Lease | None = None) -> None:
         params = {
             "deployment_id": step.deployment_id, "step_id": step.step_id, "status": step.status.value,

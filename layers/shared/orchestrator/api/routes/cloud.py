@@ -21,12 +21,17 @@ ResourceId = Annotated[str, Path(description="The resource's id", min_length=1, 
 
 @router.get("/cloud/resources", operation_id="listResources", summary="The simulated cloud's inventory",
             tags=TAGS,
-            responses=responses(200, "Resources of the caller's tenant", 304, 401, 403, 422, 429, 503))
+            responses=responses(200, "A page of the tenant's resources, by identifier", 304, 401, 403, 422, 429,
+                                503))
 @requires(Permission.CLOUD_READ)
-def resources(deployment_id: Annotated[IdText | None, Query(description="Only this deployment's")] = None
-              ) -> ResourceList:
-    items = uc.list_resources(services(), current_user(router), deployment_id=deployment_id)
-    return {"items": [resource_view(r) for r in items]}
+def resources(deployment_id: Annotated[IdText | None, Query(description="Only this deployment's")] = None,
+              after: Annotated[str | None, Query(min_length=1, max_length=512, pattern=ID_TEXT,
+                                                 description="Continue after this resource identifier (the "
+                                                             "previous page's next_after)")] = None,
+              limit: Annotated[int, Query(ge=1, le=500, description="Page size")] = 100) -> ResourceList:
+    items, next_after = uc.list_resources(services(), current_user(router), deployment_id=deployment_id,
+                                          after=after, limit=limit)
+    return {"items": [resource_view(r) for r in items], "next_after": next_after}
 
 
 @router.patch("/cloud/resources/<resource_id>", operation_id="patchResource",
