@@ -21,7 +21,16 @@ from orchestrator.domain.users import Role, User
 from orchestrator.drift.report import DriftItem, DriftReport
 from orchestrator.planning.plan import Plan
 from orchestrator.ports.locks import Lease
-from orchestrator.ports.repositories import UNCHANGED, Claim, DeploymentSummary, Page, _Unchanged
+from orchestrator.ports.repositories import (
+    UNCHANGED,
+    Claim,
+    DeploymentSummary,
+    Page,
+    PlanHeadline,
+    PlannedStep,
+    StepCounts,
+    _Unchanged,
+)
 
 from .fencing import check_lease
 from .pool import Database
@@ -136,6 +145,26 @@ class PgDeploymentRepository:
             row = conn.execute("SELECT plan FROM deployments WHERE id = %s", (deployment_id,)).fetchone()
         return Plan.model_validate(row[0]) if row and row[0] else None
 
+    def plan_headline(self, deployment_id: str, *, list_limit: int) -> PlanHeadline | None:
+        if not is_uuid(deployment_id):
+            return None
+        # The plan document is read (detoasted) once, in the inner query, without its steps and waves; the outer one
+        # cuts each growing list there, so what crosses the wire is bounded whatever the plan's size.
+        paths = {name: f"$.policy.{name}" if name in ("violations", "warnings", "overridable") else f"$.{name}"
+                 for name in PlanHeadline.LISTED}
+        cut = ", ".join(f"jsonb_path_query_array(head, '{path}[0 to {list_limit - 1}]') AS \"{name}\", "
+                        f"jsonb_array_length(coalesce(jsonb_path_query_first(head, '{path}'), '[]')) AS \"n_{name}\""
+                        for name, path in paths.items())
+        with self._db.connection() as conn:
+            row = conn.cursor(row_factory=dict_row).execute(f"""
+                SELECT head - 'critical_path' - 'policy_results' - 'blast_radius' - 'policy' AS figures, {cut}
+                FROM (SELECT plan - 'steps' - 'waves' AS head FROM deployments WHERE id = %s AND plan IS NOT NULL
+                      OFFSET 0) AS p""", (deployment_id,)).fetchone()
+        if row is None:
+            return None
+        return PlanHeadline(figures=row["figures"], lists={name: row[name] for name in PlanHeadline.LISTED},
+                            totals={name: row[f"n_{name}"] for name in PlanHeadline.LISTED})
+
     def list(self, tenant_id: str, *, status: DeploymentStatus | None = None, environment: str | None = None,
              limit: int = 50, offset: int = 0) -> Page:
         where, args = ["tenant_id = %s"], [tenant_id]
@@ -209,7 +238,7 @@ class PgDeploymentRepository:
                     f"deployment {deployment.id} was changed by someone else (expected version {deployment.version})")
             if steps is not None:
                 conn.execute("DELETE FROM deployment_steps WHERE deployment_id = %s", (deployment.id,))
-                _insert_steps(conn, steps)
+                _insert_steps(conn, steps, plan)
         deployment.version, deployment.updated_at = row
         deployment.pull_events()
         return deployment
@@ -261,6 +290,17 @@ class PgDeploymentRepository:
                 FROM deployment_events WHERE deployment_id = %s ORDER BY id""", (deployment_id,)).fetchall()
         return [DomainEvent(**{**r, "correlation_id": r["correlation_id"] or ""}) for r in rows]
 
+    def event_page(self, deployment_id: str, *, after: int = 0, limit: int = 100) -> list[tuple[int, DomainEvent]]:
+        if not is_uuid(deployment_id):
+            return []
+        with self._db.connection() as conn:
+            rows = conn.cursor(row_factory=dict_row).execute("""
+                SELECT id AS sequence, type, deployment_id::text, at, actor, correlation_id, from_status, to_status,
+                       detail
+                FROM deployment_events WHERE deployment_id = %s AND id > %s ORDER BY id LIMIT %s""",
+                                                             (deployment_id, after, limit)).fetchall()
+        return [(r.pop("sequence"), DomainEvent(**{**r, "correlation_id": r["correlation_id"] or ""})) for r in rows]
+
     def append_events(self, events: list[DomainEvent], tenant_id: str) -> None:
         if not events:
             return
@@ -293,24 +333,35 @@ def _step(row: dict[str, Any]) -> StepRun:
     return StepRun(**{**row, "status": StepStatus(row["status"])})
 
 
-def _insert_steps(conn: psycopg.Connection, steps: list[StepRun]) -> None:
+def _planned(plan: Plan | None) -> dict[str, dict[str, Any]]:
+    """What the plan says of each step that the step's row keeps for step lists (see migration 0008)."""
+    if plan is None:
+        return {}
+    return {s.step_id: {"region": s.region, "dependencies": s.dependencies,
+                        "estimated_duration_seconds": s.estimated_duration_seconds, "monthly_cost": s.monthly_cost,
+                        "changed_paths": s.changed_paths, "owner_stack": s.owner_stack} for s in plan.steps}
+
+
+def _insert_steps(conn: psycopg.Connection, steps: list[StepRun], plan: Plan | None) -> None:
     if not steps:
         return
+    planned = _planned(plan)
     rows = [{
         "step_id": s.step_id, "tenant_id": s.tenant_id, "wave": s.wave, "name": s.name, "action": s.action,
         "resource_identifier": s.resource_identifier, "provider": s.resource.get("provider", ""),
         "resource_type": s.resource.get("resource_type", ""), "status": s.status.value, "attempt": s.attempt,
         "idempotency_key": s.idempotency_key, "resource": s.resource, "before": s.before, "stack": s.stack,
+        "planned": planned.get(s.step_id),
     } for s in steps]
     conn.execute("""
         INSERT INTO deployment_steps (deployment_id, step_id, tenant_id, wave, name, action, resource_identifier,
                                       provider, resource_type, status, attempt, idempotency_key, resource, before,
-                                      stack)
+                                      stack, planned)
         SELECT %s, r.step_id, r.tenant_id, r.wave, r.name, r.action, r.resource_identifier, r.provider,
-               r.resource_type, r.status, r.attempt, r.idempotency_key, r.resource, r.before, r.stack
+               r.resource_type, r.status, r.attempt, r.idempotency_key, r.resource, r.before, r.stack, r.planned
         FROM jsonb_to_recordset(%s::jsonb) AS r(step_id text, tenant_id text, wave int, name text, action text,
              resource_identifier text, provider text, resource_type text, status text, attempt int,
-             idempotency_key text, resource jsonb, before jsonb, stack text)""",
+             idempotency_key text, resource jsonb, before jsonb, stack text, planned jsonb)""",
                  (steps[0].deployment_id, Jsonb(rows)))
 
 
@@ -335,6 +386,53 @@ class PgStepRepository:
                 f"SELECT {_STEP_COLUMNS} FROM deployment_steps WHERE deployment_id = %s "
                 "ORDER BY wave, length(step_id), step_id", (deployment_id,)).fetchall()
         return [_step(r) for r in rows]
+
+    def page(self, deployment_id: str, *, after: tuple[int, str] | None = None, status: str | None = None,
+             wave: int | None = None, limit: int = 100) -> list[PlannedStep]:
+        if not is_uuid(deployment_id):
+            return []
+        # Keyset on deployment_steps_order_idx: the same order as `list`, each page one index range.
+        where, args = ["deployment_id = %s"], [deployment_id]
+        if after is not None:
+            where.append("(wave, length(step_id), step_id) > (%s, length(%s), %s)")
+            args += [after[0], after[1], after[1]]
+        if status is not None:
+            where.append("status = %s")
+            args.append(status)
+        if wave is not None:
+            where.append("wave = %s")
+            args.append(wave)
+        with self._db.connection() as conn:
+            rows = conn.cursor(row_factory=dict_row).execute(
+                f"SELECT {_STEP_COLUMNS}, provider, resource_type, planned FROM deployment_steps "
+                f"WHERE {' AND '.join(where)} ORDER BY wave, length(step_id), step_id LIMIT %s",
+                (*args, limit)).fetchall()
+        return [PlannedStep(provider=r.pop("provider"), resource_type=r.pop("resource_type"),
+                            planned=r.pop("planned") or {}, run=_step(r)) for r in rows]
+
+    def counts(self, deployment_id: str) -> StepCounts:
+        by_status: dict[str, int] = {}
+        by_action: dict[str, int] = {}
+        work: dict[str, int] = {}
+        rolled_back, wave_count, first_open = 0, 0, None
+        if is_uuid(deployment_id):
+            with self._db.connection() as conn:
+                rows = conn.execute("""
+                    SELECT status, action, count(*)::int, count(undone_at)::int, max(wave) + 1,
+                           min(wave) FILTER (WHERE status <> 'succeeded')
+                    FROM deployment_steps WHERE deployment_id = %s GROUP BY status, action""",
+                                    (deployment_id,)).fetchall()
+            for status, action, n, undone, waves, open_wave in rows:
+                by_status[status] = by_status.get(status, 0) + n
+                by_action[action] = by_action.get(action, 0) + n
+                rolled_back += undone
+                wave_count = max(wave_count, waves)
+                if action != "no-op":
+                    work[status] = work.get(status, 0) + n
+                    if open_wave is not None:
+                        first_open = open_wave if first_open is None else min(first_open, open_wave)
+        return StepCounts(by_status=by_status, by_action=by_action, work_by_status=work, rolled_back=rolled_back,
+                          wave_count=wave_count, first_open_wave=first_open)
 
     def save(self, step: StepRun, *, lease: Lease | None = None) -> None:
         params = {
