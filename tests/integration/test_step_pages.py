@@ -101,7 +101,7 @@ def test_the_summary_counts_steps_by_status_and_action_and_links_the_collections
     deployment_id, runs = big
     view = api.get(deployment_id)
     assert view["steps"] == {"total": 2000, "by_status": {"succeeded": 300, "failed": 7, "pending": 1693},
-                             "by_action": {"create": 2000}, "rolled_back": 0, "wave_count": WAVES,
+                             "by_action": {"create": 2000}, "applied": 300, "rolled_back": 0, "wave_count": WAVES,
                              "current_wave": None}  # only an executing deployment has a current wave
     assert view["plan"]["step_count"] == 2000 and view["plan"]["wave_count"] == WAVES
     assert view["progress_percentage"] == 15.0

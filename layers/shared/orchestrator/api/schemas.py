@@ -212,6 +212,7 @@ class StepCountsOut(_Out):
     total: int
     by_status: dict[str, int]
     by_action: dict[str, int]
+    applied: int = Field(description="Steps (no-ops aside) whose change was made: succeeded, or undone since")
     rolled_back: int = Field(description="Steps whose change a rollback undid")
     wave_count: int
     current_wave: int | None = Field(description="While executing: the first wave (0-based) with work not done")

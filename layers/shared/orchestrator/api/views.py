@@ -75,7 +75,7 @@ def step_view(row: PlannedStep) -> dict[str, Any]:
 def step_counts_view(d: Deployment, counts: StepCounts) -> dict[str, Any]:
     return {
         "total": counts.total, "by_status": counts.by_status, "by_action": counts.by_action,
-        "rolled_back": counts.rolled_back, "wave_count": counts.wave_count,
+        "applied": counts.applied, "rolled_back": counts.rolled_back, "wave_count": counts.wave_count,
         # Waves are 0-based, as each step's `wave`.
         "current_wave": counts.first_open_wave if d.status == DeploymentStatus.EXECUTING else None,
     }

@@ -91,6 +91,8 @@ class StepCounts:
     by_action: dict[str, int]
     # Steps that change something (every action but no-op), by status: what progress is measured on.
     work_by_status: dict[str, int]
+    # Work whose change was made (succeeded, or undone since) and how much of it a rollback undid.
+    applied: int
     rolled_back: int
     wave_count: int
     # The first wave with work not yet succeeded; None when every such step succeeded.

@@ -414,7 +414,7 @@ class PgStepRepository:
         by_status: dict[str, int] = {}
         by_action: dict[str, int] = {}
         work: dict[str, int] = {}
-        rolled_back, wave_count, first_open = 0, 0, None
+        applied, rolled_back, wave_count, first_open = 0, 0, 0, None
         if is_uuid(deployment_id):
             with self._db.connection() as conn:
                 rows = conn.execute("""
@@ -429,10 +429,11 @@ class PgStepRepository:
                 wave_count = max(wave_count, waves)
                 if action != "no-op":
                     work[status] = work.get(status, 0) + n
+                    applied += n if status == "succeeded" else undone
                     if open_wave is not None:
                         first_open = open_wave if first_open is None else min(first_open, open_wave)
-        return StepCounts(by_status=by_status, by_action=by_action, work_by_status=work, rolled_back=rolled_back,
-                          wave_count=wave_count, first_open_wave=first_open)
+        return StepCounts(by_status=by_status, by_action=by_action, work_by_status=work, applied=applied,
+                          rolled_back=rolled_back, wave_count=wave_count, first_open_wave=first_open)
 
     def save(self, step: StepRun, *, lease: Lease | None = None) -> None:
         params = {
