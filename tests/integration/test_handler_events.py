@@ -332,7 +332,9 @@ def test_task_samples_take_a_deployment_from_its_plan_to_completed_and_back_to_r
     planned = functions.sample("plan.json", task_event("plan.json", deployment)).ok()
     assert planned["plan_id"] == stored["plan"]["plan_id"] and planned["blocked"] is False
     assert planned["requires_approval"] is True and planned["rollback_on_failure"] is True
-    assert planned["waves"] == stored["plan"]["waves"] and planned["max_concurrency"] >= 1
+    stored_waves = [[s["step_id"] for s in api.steps(deployment["id"], wave=wave)]
+                    for wave in range(stored["plan"]["wave_count"])]
+    assert planned["waves"] == stored_waves and planned["max_concurrency"] >= 1
     # A person approves; the stopped execution ignores it, so nothing runs but what this test invokes.
     assert api.call("POST", f"/api/v1/deployments/{deployment['id']}/approve").status == 200
     assert wait_execution_ended(local_cloud, deployment) == "ABORTED"
@@ -369,7 +371,8 @@ def test_task_samples_take_a_deployment_from_its_plan_to_completed_and_back_to_r
     assert api.resources(deployment["id"]) == []
     assert run("finalize_rolled_back.json") == {"status": "rolled_back"}
     undone = api.get(deployment["id"])
-    assert undone["status"] == "rolled_back" and all(s["rolled_back"] for s in undone["step_results"])
+    assert undone["status"] == "rolled_back" and undone["steps"]["rolled_back"] == undone["steps"]["total"] == 2
+    assert all(s["rolled_back"] for s in api.steps(deployment["id"]))
 
 
 @exercises("finalize_failed.json")

@@ -1,8 +1,6 @@
 """Reads stay small at any deployment size: GET /deployments/{id} is a bounded summary (counts, no step list) and
 the steps and events are collections read a page at a time, through the local cloud's gateway on real PostgreSQL.
-
-Deployments of thousands of steps are built through the repositories (an intent planned and stored as the planning
-task stores it, without running it), then some of their steps are recorded as run."""
+Deployments of thousands of steps are built through the repositories (tests/deployments_at_scale.py)."""
 
 from __future__ import annotations
 
@@ -12,48 +10,15 @@ from typing import Any
 
 import pytest
 from api_client import Api
+from deployments_at_scale import WAVES, stored_deployment
 
 from orchestrator.adapters.postgres.pool import Database
-from orchestrator.adapters.postgres.repositories import PgDeploymentRepository, PgStepRepository
-from orchestrator.domain.intent import validate_intent
-from orchestrator.domain.lifecycle import Deployment, DeploymentStatus
+from orchestrator.adapters.postgres.repositories import PgStepRepository
 from orchestrator.domain.steps import StepRun
-from orchestrator.planning import build_plan
 
 pytestmark = pytest.mark.integration
 
-WAVES = 4  # resources chained four deep
 SUMMARY_LIMIT = 64 * 1024
-
-
-def chained_intent(resources: int) -> dict[str, Any]:
-    specs = [{"resource_type": "compute", "provider": "aws", "region": "us-east-1", "name": f"res-{i}",
-              "properties": {"size": "medium"}, "tags": {"team": f"team-{i % 7}"},
-              "dependencies": [f"aws/us-east-1/compute/res-{i - 1}"] if i % WAVES else []}
-             for i in range(resources)]
-    return {"name": "big", "description": "steps read a page at a time", "target_providers": ["aws"],
-            "environment": "staging", "auto_approve": False, "resources": specs}
-
-
-def stored_deployment(db: Database, tenant: str, resources: int, *, succeeded: int = 0,
-                      failed: int = 0) -> tuple[str, list[StepRun]]:
-    """A planned deployment of `resources` steps; its first `succeeded` steps ran, the next `failed` failed."""
-    repo, steps_repo = PgDeploymentRepository(db), PgStepRepository(db)
-    deployment = repo.add(Deployment.create(validate_intent(chained_intent(resources)), tenant_id=tenant,
-                                            initiated_by="tester", correlation_id="test"))
-    deployment.transition(DeploymentStatus.PLANNING, actor="tester", correlation_id="test")
-    plan = build_plan(deployment.intent, deployment_id=deployment.id)
-    runs = [StepRun(step_id=s.step_id, deployment_id=deployment.id, tenant_id=tenant,
-                    idempotency_key=s.idempotency_key, name=s.name, action=s.action.value, wave=s.wave,
-                    resource_identifier=s.resource_identifier, resource=s.resource) for s in plan.steps]
-    deployment.plan_id = plan.plan_id
-    deployment.transition(DeploymentStatus.PLANNED, actor="tester", correlation_id="test")
-    repo.save(deployment, plan=plan, steps=runs)
-    for index, run in enumerate(runs[:succeeded + failed]):
-        run.begin_attempt()
-        run.succeed(f"i-{run.step_id}") if index < succeeded else run.fail("quota exceeded")
-        steps_repo.save(run)
-    return deployment.id, runs
 
 
 @pytest.fixture(scope="module")

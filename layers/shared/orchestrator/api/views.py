@@ -72,7 +72,7 @@ def step_view(row: PlannedStep) -> dict[str, Any]:
     }
 
 
-def step_counts_view(d: Deployment, counts: StepCounts) -> dict[str, Any]:
+def step_counts_view(d: DeploymentSummary, counts: StepCounts) -> dict[str, Any]:
     return {
         "total": counts.total, "by_status": counts.by_status, "by_action": counts.by_action,
         "applied": counts.applied, "rolled_back": counts.rolled_back, "wave_count": counts.wave_count,
@@ -81,7 +81,7 @@ def step_counts_view(d: Deployment, counts: StepCounts) -> dict[str, Any]:
     }
 
 
-def progress(deployment: Deployment, counts: StepCounts) -> float:
+def progress(deployment: DeploymentSummary, counts: StepCounts) -> float:
     if deployment.status == DeploymentStatus.COMPLETED:
         return 100.0
     work = sum(counts.work_by_status.values())
@@ -102,7 +102,7 @@ def deployment_summary(d: Deployment | DeploymentSummary) -> dict[str, Any]:
 
 def deployment_view(o: Overview) -> dict[str, Any]:
     """GET /deployments/{id}: bounded whatever the deployment's size; its steps and events are collections."""
-    d, approval = o.deployment, o.deployment.approval
+    d, approval = o.deployment.summary, o.deployment.approval
     base = f"/api/v1/deployments/{d.id}"
     return {
         **deployment_summary(d),

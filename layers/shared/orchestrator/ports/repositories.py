@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from ..domain.lifecycle import Deployment, DeploymentStatus, DomainEvent
+from ..domain.lifecycle import Approval, Deployment, DeploymentStatus, DomainEvent
 from ..domain.steps import StepRun
 from ..domain.users import User
 from ..drift.report import DriftReport
@@ -53,6 +53,18 @@ class DeploymentSummary:
                    providers=intent.providers, resource_count=len(intent.resources), initiated_by=d.initiated_by,
                    execution_arn=d.execution_arn, error_message=d.error_message, created_at=d.created_at,
                    updated_at=d.updated_at)
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentHead:
+    """A deployment without its intent's resources (up to 5,000 specs): what reads show and access checks need."""
+
+    summary: DeploymentSummary
+    approval: Approval
+
+    @classmethod
+    def of(cls, d: Deployment) -> DeploymentHead:
+        return cls(DeploymentSummary.of(d), d.approval)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +134,10 @@ class DeploymentRepository(Protocol):
 
     def get(self, deployment_id: str, *, tenant_id: str | None = None) -> Deployment | None:
         """None when unknown or owned by another tenant (tenant_id None: any tenant, for the workflow)."""
+        ...
+
+    def head(self, deployment_id: str, *, tenant_id: str) -> DeploymentHead | None:
+        """The deployment's summary and approval, without loading its intent; None as `get`."""
         ...
 
     def status(self, deployment_id: str) -> DeploymentStatus | None:

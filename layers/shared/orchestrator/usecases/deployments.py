@@ -23,8 +23,8 @@ from ..domain.intent import DeploymentIntent, validate_intent
 from ..domain.lifecycle import TRANSITIONS, Deployment, DeploymentStatus, DomainEvent, utcnow
 from ..domain.steps import StepStatus
 from ..domain.users import Permission, User
-from ..ports.repositories import Page, PlanHeadline, PlannedStep, StepCounts
-from .access import load_deployment, require
+from ..ports.repositories import DeploymentHead, Page, PlanHeadline, PlannedStep, StepCounts
+from .access import load_deployment, load_head, require
 from .reconcile import execution_gone, restart_workflow
 from .requests import ApproveBody, RejectBody, parse
 from .services import Services
@@ -90,18 +90,20 @@ SUMMARY_LIST_LIMIT = 20
 class Overview:
     """A deployment as its summary shows it: of bounded size whatever the number of its steps."""
 
-    deployment: Deployment
+    deployment: DeploymentHead
     plan: PlanHeadline | None
     steps: StepCounts
 
 
-def overview_of(svc: Services, deployment: Deployment) -> Overview:
-    return Overview(deployment, svc.deployments.plan_headline(deployment.id, list_limit=SUMMARY_LIST_LIMIT),
-                    svc.steps.counts(deployment.id))
+def overview_of(svc: Services, deployment: Deployment | DeploymentHead) -> Overview:
+    head = DeploymentHead.of(deployment) if isinstance(deployment, Deployment) else deployment
+    return Overview(head, svc.deployments.plan_headline(head.summary.id, list_limit=SUMMARY_LIST_LIMIT),
+                    svc.steps.counts(head.summary.id))
 
 
 def deployment_overview(svc: Services, user: User, deployment_id: str) -> Overview:
-    return overview_of(svc, get_deployment(svc, user, deployment_id))
+    """What GET /deployments/{id} shows, read without loading the intent or any step."""
+    return overview_of(svc, load_head(svc.deployments, user, deployment_id, Permission.DEPLOYMENT_READ))
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +135,7 @@ def step_page(svc: Services, user: User, deployment_id: str, *, status: StepStat
               limit: int, cursor: str | None) -> Chunk:
     """A page of the deployment's steps in step order (wave, then position), optionally of one status or wave."""
     after = _decode(cursor, {"w": int, "s": str}) if cursor else None
-    load_deployment(svc.deployments, user, deployment_id, Permission.DEPLOYMENT_READ)
+    load_head(svc.deployments, user, deployment_id, Permission.DEPLOYMENT_READ)
     rows: list[PlannedStep] = svc.steps.page(
         deployment_id, after=(after["w"], after["s"]) if after else None,
         status=status.value if status else None, wave=wave, limit=limit + 1)  # one more says whether a page follows
@@ -146,7 +148,7 @@ def deployment_events(svc: Services, user: User, deployment_id: str, *, limit: i
                       cursor: str | None = None) -> Chunk:
     """A page of the deployment's audit trail, oldest first."""
     after = _decode(cursor, {"e": int})["e"] if cursor else 0
-    load_deployment(svc.deployments, user, deployment_id, Permission.DEPLOYMENT_READ)
+    load_head(svc.deployments, user, deployment_id, Permission.DEPLOYMENT_READ)
     rows = svc.deployments.event_page(deployment_id, after=after, limit=limit + 1)
     items: list[DomainEvent] = [event for _, event in rows[:limit]]
     return Chunk(items, _encode({"e": rows[limit - 1][0]}) if len(rows) > limit else None)

@@ -24,6 +24,7 @@ from orchestrator.ports.locks import Lease
 from orchestrator.ports.repositories import (
     UNCHANGED,
     Claim,
+    DeploymentHead,
     DeploymentSummary,
     Page,
     PlanHeadline,
@@ -71,16 +72,35 @@ _DEPLOYMENT_COLUMNS = """id::text, tenant_id, status, intent, plan_id, execution
     version, error_message, created_at, updated_at"""
 
 
+# A deployment's list row: its intent's figures are read in the database, never the intent itself.
+_SUMMARY_COLUMNS = """id::text, tenant_id, name, description, status, environment, strategy,
+    ARRAY(SELECT jsonb_array_elements_text(intent->'target_providers')) AS providers,
+    jsonb_array_length(intent->'resources') AS resource_count, initiated_by, execution_arn, error_message, created_at,
+    updated_at"""
+
+
+def _summary(r: dict[str, Any]) -> DeploymentSummary:
+    return DeploymentSummary(
+        id=r["id"], tenant_id=r["tenant_id"], name=r["name"], description=r["description"],
+        status=DeploymentStatus(r["status"]), environment=r["environment"], strategy=r["strategy"],
+        providers=r["providers"], resource_count=r["resource_count"], initiated_by=r["initiated_by"],
+        execution_arn=r["execution_arn"], error_message=r["error_message"], created_at=r["created_at"],
+        updated_at=r["updated_at"])
+
+
+def _approval(row: dict[str, Any]) -> Approval:
+    return Approval(required=row["approval_required"], requested_at=row["approval_requested_at"],
+                    decided_by=row["decided_by"], decided_at=row["decided_at"], comment=row["approval_comment"],
+                    overridden_by=row["overridden_by"], override_reason=row["override_reason"])
+
+
 def _deployment(row: dict[str, Any]) -> Deployment:
     return Deployment(
         id=row["id"], tenant_id=row["tenant_id"], initiated_by=row["initiated_by"],
         intent=DeploymentIntent.model_validate(row["intent"]), status=DeploymentStatus(row["status"]),
         version=row["version"], error_message=row["error_message"], plan_id=row["plan_id"],
         execution_arn=row["execution_arn"],
-        approval=Approval(required=row["approval_required"], requested_at=row["approval_requested_at"],
-                          decided_by=row["decided_by"], decided_at=row["decided_at"],
-                          comment=row["approval_comment"], overridden_by=row["overridden_by"],
-                          override_reason=row["override_reason"]),
+        approval=_approval(row),
         created_at=row["created_at"], updated_at=row["updated_at"],
     )
 
@@ -131,6 +151,16 @@ class PgDeploymentRepository:
             row = conn.cursor(row_factory=dict_row).execute(sql, args).fetchone()
         return _deployment(row) if row else None
 
+    def head(self, deployment_id: str, *, tenant_id: str) -> DeploymentHead | None:
+        if not is_uuid(deployment_id):
+            return None
+        with self._db.connection() as conn:
+            row = conn.cursor(row_factory=dict_row).execute(f"""
+                SELECT {_SUMMARY_COLUMNS}, approval_required, approval_requested_at, decided_by, decided_at,
+                       approval_comment, overridden_by, override_reason
+                FROM deployments WHERE id = %s AND tenant_id = %s""", (deployment_id, tenant_id)).fetchone()
+        return DeploymentHead(_summary(row), _approval(row)) if row else None
+
     def status(self, deployment_id: str) -> DeploymentStatus | None:
         if not is_uuid(deployment_id):
             return None
@@ -178,23 +208,14 @@ class PgDeploymentRepository:
         with self._db.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
             rows = cur.execute(f"""
-                SELECT id::text, tenant_id, name, description, status, environment, strategy,
-                       ARRAY(SELECT jsonb_array_elements_text(intent->'target_providers')) AS providers,
-                       jsonb_array_length(intent->'resources') AS resource_count, initiated_by, execution_arn,
-                       error_message, created_at, updated_at, count(*) OVER () AS total
+                SELECT {_SUMMARY_COLUMNS}, count(*) OVER () AS total
                 FROM deployments WHERE {condition}
                 ORDER BY created_at DESC, id DESC LIMIT %s OFFSET %s""", (*args, limit, offset)).fetchall()
             if rows:
                 total = rows[0]["total"]
             else:  # past the last page: the window column has no row to ride on
                 total = cur.execute(f"SELECT count(*) AS n FROM deployments WHERE {condition}", args).fetchone()["n"]
-        items = [DeploymentSummary(
-            id=r["id"], tenant_id=r["tenant_id"], name=r["name"], description=r["description"],
-            status=DeploymentStatus(r["status"]), environment=r["environment"], strategy=r["strategy"],
-            providers=r["providers"], resource_count=r["resource_count"], initiated_by=r["initiated_by"],
-            execution_arn=r["execution_arn"], error_message=r["error_message"], created_at=r["created_at"],
-            updated_at=r["updated_at"]) for r in rows]
-        return Page(items=items, total=total)
+        return Page(items=[_summary(r) for r in rows], total=total)
 
     def save(self, deployment: Deployment, *, plan: Plan | None = None, steps: list[StepRun] | None = None,
              task_token: str | None | _Unchanged = UNCHANGED) -> Deployment:
@@ -329,6 +350,13 @@ _STEP_COLUMNS = """deployment_id::text, step_id, tenant_id, wave, name, action, 
     undone_at, stack"""
 
 
+# What a step list shows: not the resource spec, its inventory snapshot or the provider's result (JSON documents
+# that a page of 1,000 steps has no use for).
+_LISTED_STEP_COLUMNS = """deployment_id::text, step_id, tenant_id, wave, name, action, resource_identifier, status,
+    attempt, idempotency_key, provider_resource_id, error_message, started_at, finished_at, undone_at, stack,
+    provider, resource_type, planned"""
+
+
 def _step(row: dict[str, Any]) -> StepRun:
     return StepRun(**{**row, "status": StepStatus(row["status"])})
 
@@ -404,7 +432,7 @@ class PgStepRepository:
             args.append(wave)
         with self._db.connection() as conn:
             rows = conn.cursor(row_factory=dict_row).execute(
-                f"SELECT {_STEP_COLUMNS}, provider, resource_type, planned FROM deployment_steps "
+                f"SELECT {_LISTED_STEP_COLUMNS} FROM deployment_steps "
                 f"WHERE {' AND '.join(where)} ORDER BY wave, length(step_id), step_id LIMIT %s",
                 (*args, limit)).fetchall()
         return [PlannedStep(provider=r.pop("provider"), resource_type=r.pop("resource_type"),

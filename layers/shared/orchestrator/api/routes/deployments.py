@@ -64,15 +64,18 @@ NEXT = {name: {"operationId": operation, "parameters": {"deployment_id": "$respo
                                 ("OverrideDeployment", "overrideDeployment")]}
 
 
+def _answer(overview: uc.Overview) -> dict[str, Any]:
+    return DeploymentOut.model_validate(deployment_view(overview)).model_dump(mode="json")
+
+
 def full_view(deployment: Deployment) -> dict[str, Any]:
     """The deployment as GET /deployments/{id} shows it: its plan's figures, step counts, approval and links."""
-    view = deployment_view(uc.overview_of(services(), deployment))
-    return DeploymentOut.model_validate(view).model_dump(mode="json")  # what the GET answers, for its ETag
+    return _answer(uc.overview_of(services(), deployment))
 
 
 def _unchanged_since(deployment_id: str, if_match: str | None) -> None:
-    if if_match is not None:
-        check_if_match(if_match, full_view(uc.get_deployment(services(), current_user(router), deployment_id)))
+    if if_match is not None:  # compared with what the GET answers, for its ETag
+        check_if_match(if_match, _answer(uc.deployment_overview(services(), current_user(router), deployment_id)))
 
 
 @router.post("/deployments", operation_id="createDeployment",
@@ -113,7 +116,7 @@ def list_deployments(
             responses=responses(200, "The deployment", 304, 401, 403, 404, 422, 429, 503, headers=ETAG, links=NEXT))
 @requires(Permission.DEPLOYMENT_READ)
 def get(deployment_id: DeploymentId, if_none_match: IfNoneMatch = None) -> DeploymentOut:
-    return full_view(uc.get_deployment(services(), current_user(router), deployment_id))
+    return _answer(uc.deployment_overview(services(), current_user(router), deployment_id))
 
 
 @router.get("/deployments/<deployment_id>/events", operation_id="listDeploymentEvents",
