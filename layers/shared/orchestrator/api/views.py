@@ -100,10 +100,11 @@ def deployment_summary(d: Deployment | DeploymentSummary) -> dict[str, Any]:
     }
 
 
-def deployment_view(o: Overview) -> dict[str, Any]:
-    """GET /deployments/{id}: bounded whatever the deployment's size; its steps and events are collections."""
+def deployment_view(o: Overview, stage: str = "") -> dict[str, Any]:
+    """GET /deployments/{id}: bounded whatever the deployment's size; its steps and events are collections, linked
+    by path (behind the `stage` path, if any, as Location)."""
     d, approval = o.deployment.summary, o.deployment.approval
-    base = f"/api/v1/deployments/{d.id}"
+    base = f"{stage}/api/v1/deployments/{d.id}"
     return {
         **deployment_summary(d),
         "progress_percentage": progress(d, o.steps),

@@ -17,7 +17,7 @@ from ...usecases.policies import OverrideBody
 from ...usecases.requests import ApproveBody, RejectBody
 from ...wiring import services
 from ..context import correlation_id, current_user
-from ..conventions import check_if_match, created_at
+from ..conventions import base_path, check_if_match, created_at
 from ..guard import requires
 from ..params import ETAG, ID_TEXT, REPLAY, IdempotencyKey, IfMatch, IfNoneMatch
 from ..schemas import DeploymentOut, DeploymentPage, EventList, StepPage, responses
@@ -65,7 +65,8 @@ NEXT = {name: {"operationId": operation, "parameters": {"deployment_id": "$respo
 
 
 def _answer(overview: uc.Overview) -> dict[str, Any]:
-    return DeploymentOut.model_validate(deployment_view(overview)).model_dump(mode="json")
+    view = deployment_view(overview, base_path(router))
+    return DeploymentOut.model_validate(view).model_dump(mode="json")
 
 
 def full_view(deployment: Deployment) -> dict[str, Any]:
