@@ -34,9 +34,10 @@ def owned(tenant: str, count: int) -> list[CloudResource]:
                           name=f"old-{i}", provider_resource_id=f"q-{i}", stack="big") for i in range(count)]
 
 
-def stored_deployment(db: Database, tenant: str, steps: int, *, succeeded: int = 0,
-                      failed: int = 0) -> tuple[str, list[StepRun]]:
-    """A planned deployment of `steps` steps; its first `succeeded` steps ran, the next `failed` failed."""
+def stored_deployment(db: Database, tenant: str, steps: int, *, succeeded: int = 0, failed: int = 0,
+                      plan_changes: dict[str, Any] | None = None) -> tuple[str, list[StepRun]]:
+    """A planned deployment of `steps` steps; its first `succeeded` steps ran, the next `failed` failed.
+    `plan_changes` replaces fields of the plan before it is stored (findings the planner would report)."""
     repo, steps_repo = PgDeploymentRepository(db), PgStepRepository(db)
     destroys = steps // 2 if steps > MAX_RESOURCES else 0
     deployment = repo.add(Deployment.create(validate_intent(chained_intent(steps - destroys)), tenant_id=tenant,
@@ -44,6 +45,7 @@ def stored_deployment(db: Database, tenant: str, steps: int, *, succeeded: int =
     deployment.transition(DeploymentStatus.PLANNING, actor="tester", correlation_id="test")
     plan = build_plan(deployment.intent, deployment_id=deployment.id, live=owned(tenant, destroys))
     assert len(plan.steps) == steps
+    plan = plan.model_copy(update=plan_changes or {})
     runs = [StepRun(step_id=s.step_id, deployment_id=deployment.id, tenant_id=tenant,
                     idempotency_key=s.idempotency_key, name=s.name, action=s.action.value, wave=s.wave,
                     resource_identifier=s.resource_identifier, resource=s.resource) for s in plan.steps]

@@ -15,6 +15,7 @@ from deployments_at_scale import WAVES, stored_deployment
 from orchestrator.adapters.postgres.pool import Database
 from orchestrator.adapters.postgres.repositories import PgStepRepository
 from orchestrator.domain.steps import StepRun
+from orchestrator.planning.plan import PolicyFinding, PolicyReport
 
 pytestmark = pytest.mark.integration
 
@@ -58,7 +59,29 @@ def test_the_summary_is_bounded_and_does_not_grow_with_the_step_count(reader, cl
     # plan earns, and digits.
     assert sizes[1] - sizes[0] < 1024, sizes
     assert "step_results" not in large.body and "steps" not in large.body["plan"]
-    assert "waves" not in large.body["plan"]
+    assert "waves" not in large.body["plan"] and large.body["plan"]["truncated"] is False
+
+
+def test_lists_that_grow_with_the_deployment_show_20_entries_and_say_how_many_there_are(reader, cloud_db):
+    api, tenant = reader
+    identifiers = [f"aws/us-east-1/compute/res-{i}" for i in range(2000)]
+    warnings = [PolicyFinding(rule_id="tags.owner", message="no owner tag", resource_identifier=r,
+                              severity="warn") for r in identifiers]
+    radius = [{"resource": r, "action": "update", "dependents": [], "counts": {
+        "total": 0, "by_provider": {}, "by_environment": {}}} for r in identifiers[:300]]
+    results = [{"policy": "owner-tag", "policy_id": "p1", "enforcement": "advisory", "result": "advisory",
+                "resources": identifiers}]
+    deployment_id, _ = stored_deployment(cloud_db, tenant, 2000, plan_changes={
+        "policy": PolicyReport(warnings=warnings), "blast_radius": radius, "policy_results": results})
+    reply = api.call("GET", f"/api/v1/deployments/{deployment_id}")
+    plan = reply.body["plan"]
+    assert len(json.dumps(reply.body).encode()) <= SUMMARY_LIMIT
+    assert plan["policy"]["warnings"] == [w.model_dump(mode="json") for w in warnings[:20]]
+    assert len(plan["blast_radius"]) == 20 and len(plan["critical_path"]) == WAVES
+    assert plan["policy_results"] == [{**results[0], "resources": identifiers[:10], "resource_count": 2000}]
+    assert plan["truncated"] is True
+    assert plan["totals"] == {"critical_path": WAVES, "policy_results": 1, "blast_radius": 300, "violations": 0,
+                              "warnings": 2000, "overridable": 0}
 
 
 def test_the_summary_counts_steps_by_status_and_action_and_links_the_collections(reader, big):

@@ -71,10 +71,6 @@ def _start(svc: Services, deployment: Deployment, actor: str, correlation_id: st
     return deployment
 
 
-def get_deployment(svc: Services, user: User, deployment_id: str) -> Deployment:
-    return load_deployment(svc.deployments, user, deployment_id, Permission.DEPLOYMENT_READ)
-
-
 def list_deployments(svc: Services, user: User, *, status: DeploymentStatus | None, environment: Environment | None,
                      limit: int, offset: int) -> Page:
     require(user, Permission.DEPLOYMENT_READ)
