@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +89,7 @@ class Chaos:
 
     def get(self, deployment_id: str) -> dict:
         status, body = self.call("GET", f"/api/v1/deployments/{deployment_id}")
-        return body if status == 200 else {"status": "unknown", "step_results": []}
+        return body if status == 200 else {"status": "unknown", "steps": {"by_status": {}}}
 
     def wait(self, deployment_id: str, predicate, timeout: float = 180) -> dict:
         deadline = time.monotonic() + timeout
@@ -102,12 +103,21 @@ class Chaos:
         return self.wait(deployment_id, lambda d: d["status"] in SETTLED, timeout)
 
     def inventory(self) -> dict[str, dict]:
-        status, body = self.call("GET", "/api/v1/cloud/resources")
-        return {r["resource_identifier"]: r for r in body["items"]} if status == 200 else {}
+        """The tenant's whole inventory, page by page."""
+        found: dict[str, dict] = {}
+        after = None
+        while True:
+            status, body = self.call("GET", "/api/v1/cloud/resources?limit=500"
+                                     + (f"&after={urllib.parse.quote(after)}" if after else ""))
+            if status != 200:
+                return found
+            found.update({r["resource_identifier"]: r for r in body["items"]})
+            if not (after := body.get("next_after")):
+                return found
 
     def clean(self, deployment: dict) -> bool:
         """Rolled back, no step left in flight, nothing of it in the inventory."""
-        steps = {s["status"] for s in deployment["step_results"]}
+        steps = {status for status, count in deployment["steps"]["by_status"].items() if count}
         mine = [r for r in self.inventory().values() if r["deployment_id"] == deployment["id"]]
         return deployment["status"] == "rolled_back" and not steps & {"running", "acquired", "queued"} and not mine
 
@@ -142,7 +152,7 @@ class Chaos:
 
     def valkey_outage(self, n: int) -> bool:
         deployment_id = self.deploy(slow(f"valkey-{n}", failing=True))
-        self.wait(deployment_id, lambda d: any(s["status"] == "succeeded" for s in d["step_results"]), 60)
+        self.wait(deployment_id, lambda d: d["steps"]["by_status"].get("succeeded", 0) > 0, 60)
         self.servers.stop_redis()
         time.sleep(3)
         self.servers.start_redis()
@@ -150,7 +160,7 @@ class Chaos:
 
     def crash(self, n: int) -> bool:
         deployment_id = self.deploy(slow(f"crash-{n}", failing=False))
-        self.wait(deployment_id, lambda d: any(s["status"] == "running" for s in d["step_results"]), 60)
+        self.wait(deployment_id, lambda d: d["steps"]["by_status"].get("running", 0) > 0, 60)
         self.cloud.kill()
         self.cloud.start()
         self.cloud.fire("ReconcileFunction")

@@ -106,7 +106,7 @@ def main() -> None:
                 started = time.perf_counter()
                 created = http.call("POST", "/api/v1/deployments", three_cloud_intent(50, f"lifecycle-{run}"))
                 last = http.wait_completed(created["id"])
-                applied = sum(1 for s in last["step_results"] if s["status"] == "succeeded")
+                applied = last["steps"]["by_status"].get("succeeded", 0)
                 if applied != 50:
                     raise RuntimeError(f"expected 50 applied steps, got {applied}")
                 timings.append(time.perf_counter() - started)
@@ -134,7 +134,7 @@ def main() -> None:
             print(f"concurrent_20x10_s: {time.perf_counter() - started:.2f}")
 
             steps = last["plan"]["step_count"]
-            waves = len(last["plan"]["waves"])
+            waves = last["plan"]["wave_count"]
             print(f"state_transitions_50_resources: {states_entered(cloud, last['execution_arn'])}")
             print(f"state_transitions_budget: {steps + waves + 12}")
         finally:

@@ -66,10 +66,25 @@ class Api:
             assert time.monotonic() < deadline, f"still {deployment['status']} after {timeout}s: {deployment}"
             time.sleep(0.05)
 
+    def pages(self, path: str, **query: Any) -> list[dict[str, Any]]:
+        """Every item of a cursor-paged collection, following next_cursor to the last page."""
+        items: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            params = {**query, **({"cursor": cursor} if cursor else {})}
+            reply = self.call("GET", path + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else ""))
+            assert reply.status == 200, reply.body
+            items += reply.body["items"]
+            cursor = reply.body["next_cursor"]
+            if cursor is None:
+                return items
+
     def events(self, deployment_id: str) -> list[dict[str, Any]]:
-        reply = self.call("GET", f"/api/v1/deployments/{deployment_id}/events")
-        assert reply.status == 200, reply.body
-        return reply.body["items"]
+        return self.pages(f"/api/v1/deployments/{deployment_id}/events", limit=1000)
+
+    def steps(self, deployment_id: str, **query: Any) -> list[dict[str, Any]]:
+        """Every step of the deployment in order (wave, then position), optionally filtered."""
+        return self.pages(f"/api/v1/deployments/{deployment_id}/steps", **{"limit": 1000, **query})
 
     def resources(self, deployment_id: str | None = None) -> list[dict[str, Any]]:
         """Every page of the tenant's (or the deployment's) resources."""

@@ -123,8 +123,27 @@ class Client:
     def deployment(self, deployment_id: str) -> dict[str, Any]:
         return self.request("GET", f"/deployments/{quote(deployment_id)}")
 
-    def events(self, deployment_id: str) -> dict[str, Any]:
-        return self.request("GET", f"/deployments/{quote(deployment_id)}/events")
+    def events(self, deployment_id: str, *, limit: int | None = None, cursor: str | None = None) -> dict[str, Any]:
+        """One page of the audit trail, oldest first: {"items", "next_cursor"}."""
+        return self.request("GET", f"/deployments/{quote(deployment_id)}/events",
+                            query={"limit": limit, "cursor": cursor})
+
+    def steps(self, deployment_id: str, *, status: str | None = None, wave: int | None = None,
+              limit: int | None = None, cursor: str | None = None) -> dict[str, Any]:
+        """One page of the steps in order (wave, then position): {"items", "next_cursor"}."""
+        return self.request("GET", f"/deployments/{quote(deployment_id)}/steps",
+                            query={"status": status, "wave": wave, "limit": limit, "cursor": cursor})
+
+    def every(self, fetch: Callable[..., dict[str, Any]], *args: Any, **query: Any) -> dict[str, Any]:
+        """Every page of a collection (`fetch` is `steps` or `events`) as one: {"items", "next_cursor": None}."""
+        items: list[Any] = []
+        cursor = query.pop("cursor", None)
+        while True:
+            page = fetch(*args, cursor=cursor, **query)
+            items += page.get("items") or []
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return {"items": items, "next_cursor": None}
 
     def terraform(self, deployment_id: str) -> dict[str, Any]:
         return self.request("GET", f"/deployments/{quote(deployment_id)}/terraform")

@@ -15,15 +15,17 @@ class _Command:
     commands: dict[str, _Command] = field(default_factory=dict)
     helps: dict[str, str] = field(default_factory=dict)
     values: list[str] = field(default_factory=list)  # choices of a positional argument
+    # An option's values per command: `list --status` takes deployment states, `show --status` step states.
+    choices: dict[str, list[str]] = field(default_factory=dict)
 
 
-def _walk(parser: argparse.ArgumentParser, choices: dict[str, list[str]]) -> _Command:
+def _walk(parser: argparse.ArgumentParser) -> _Command:
     node = _Command()
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             helps = {a.dest: a.help or "" for a in action._choices_actions}
             for name, sub in action.choices.items():
-                node.commands[name] = _walk(sub, choices)
+                node.commands[name] = _walk(sub)
                 node.helps[name] = helps.get(name, "")
         elif not action.option_strings and action.choices:
             node.values += [str(c) for c in action.choices]
@@ -31,7 +33,7 @@ def _walk(parser: argparse.ArgumentParser, choices: dict[str, list[str]]) -> _Co
             node.options += [o for o in action.option_strings if o.startswith("--")]
             if action.choices:
                 for option in action.option_strings:
-                    choices[option] = [str(c) for c in action.choices]
+                    node.choices[option] = [str(c) for c in action.choices]
     return node
 
 
@@ -43,22 +45,22 @@ def _paths(node: _Command, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str
 
 
 def script(shell: str, parser: argparse.ArgumentParser) -> str:
-    choices: dict[str, list[str]] = {}
-    root = _walk(parser, choices)
+    root = _walk(parser)
     prog = parser.prog
     if shell in ("bash", "zsh"):
-        return _bash(prog, root, choices, zsh=shell == "zsh")
-    return _fish(prog, root, choices)
+        return _bash(prog, root, zsh=shell == "zsh")
+    return _fish(prog, root)
 
 
-def _bash(prog: str, root: _Command, choices: dict[str, list[str]], *, zsh: bool) -> str:
+def _bash(prog: str, root: _Command, *, zsh: bool) -> str:
     func = "_" + prog.replace("-", "_")
     known = " ".join(shlex.quote(" ".join(p)) for p, _ in _paths(root) if p)
     words_by_path = "\n".join(
         f"        {shlex.quote(' '.join(p))}) words={shlex.quote(' '.join([*n.commands, *n.values, *n.options]))} ;;"
         for p, n in _paths(root))
-    by_option = "\n".join(f"        {option}) COMPREPLY=($(compgen -W {shlex.quote(' '.join(values))} -- \"$cur\"));"
-                          " return ;;" for option, values in sorted(choices.items()))
+    by_option = "\n".join(
+        f"        {shlex.quote(' '.join([*p, option]))}) COMPREPLY=($(compgen -W {shlex.quote(' '.join(values))} "
+        f"-- \"$cur\")); return ;;" for p, n in _paths(root) for option, values in sorted(n.choices.items()))
     head = "autoload -U +X bashcompinit && bashcompinit\n" if zsh else ""
     return f"""# {prog} completion ({'zsh, through bashcompinit' if zsh else 'bash'}): eval "$({prog} completion \
 {'zsh' if zsh else 'bash'})"
@@ -71,7 +73,7 @@ def _bash(prog: str, root: _Command, choices: dict[str, list[str]], *, zsh: bool
         candidate="${{path:+$path }}$w"
         for k in "${{known[@]}}"; do [[ "$k" == "$candidate" ]] && path="$candidate" && break; done
     done
-    case "$prev" in
+    case "${{path:+$path }}$prev" in
 {by_option}
     esac
     case "$path" in
@@ -84,7 +86,7 @@ complete -o default -F {func} {prog}
 """
 
 
-def _fish(prog: str, root: _Command, choices: dict[str, list[str]]) -> str:
+def _fish(prog: str, root: _Command) -> str:
     lines = [f"# {prog} completion (fish): {prog} completion fish | source", f"complete -c {prog} -f"]
     for path, node in _paths(root):
         if path:
@@ -100,7 +102,7 @@ def _fish(prog: str, root: _Command, choices: dict[str, list[str]]) -> str:
         for value in node.values:
             lines.append(f"complete -c {prog} -n '{condition}' -a {value}")
         for option in node.options:
-            values = choices.get(option)
+            values = node.choices.get(option)
             extra = f" -xa {shlex.quote(' '.join(values))}" if values else ""
             lines.append(f"complete -c {prog} -n '{condition}' -l {option[2:]}{extra}")
     return "\n".join(lines) + "\n"

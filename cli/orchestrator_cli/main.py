@@ -19,6 +19,7 @@ from rich.text import Text
 
 from orchestrator.domain.catalogue import Environment, Provider
 from orchestrator.domain.lifecycle import DeploymentStatus
+from orchestrator.domain.steps import StepStatus
 from orchestrator.domain.tokens import MAX_TOKEN_DAYS
 from orchestrator.domain.users import Role
 
@@ -31,6 +32,8 @@ from .watch import StoppedWaiting, WaitTimeout, Watcher
 DEFAULT_API_URL = "http://127.0.0.1:3000"
 DEPLOYMENT_STATUSES = tuple(status.value for status in DeploymentStatus)
 ENVIRONMENTS = tuple(environment.value for environment in Environment)
+STEP_STATUSES = tuple(status.value for status in StepStatus)
+STEP_PAGE = 50
 PROVIDERS = tuple(provider.value for provider in Provider)
 
 
@@ -105,6 +108,28 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
         super().__init__(prog, max_help_position=32)
 
 
+def _page_size(text: str) -> int:
+    value = _positive_int(text)
+    if value > 1000:
+        raise argparse.ArgumentTypeError("must be at most 1000")
+    return value
+
+
+def _wave(text: str) -> int:
+    """Waves are numbered from 1 for people; the API's are 0-based."""
+    return _positive_int(text) - 1
+
+
+def _step_page_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--status", choices=STEP_STATUSES, help="only steps in this status")
+    p.add_argument("--wave", type=_wave, metavar="N", help="only wave N (the first is 1)")
+    p.add_argument("--limit", type=_page_size, default=STEP_PAGE,
+                   help=f"steps per page (1-1000, default {STEP_PAGE})")
+    pages = p.add_mutually_exclusive_group()
+    pages.add_argument("--cursor", type=_identifier, help="the page after the one that printed this cursor")
+    pages.add_argument("--all", action="store_true", help="every step, reading page after page")
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _common_options()
     parser = argparse.ArgumentParser(
@@ -145,8 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wide", action="store_true", help="full ids, providers and resource counts (wider than 80)")
     p.set_defaults(handler=cmd_list)
 
-    p = command("show", "Show a deployment: state, plan summary, step progress, approval")
+    p = command("show", "Show a deployment: state, plan summary, step counts and a page of its steps, approval")
     p.add_argument("id", type=_identifier, metavar="ID")
+    _step_page_options(p)
     p.set_defaults(handler=cmd_show)
 
     p = command("wait", "Follow a deployment until it settles (or reaches --until)")
@@ -156,12 +182,15 @@ def build_parser() -> argparse.ArgumentParser:
     _wait_options(p, wait_flag=False)
     p.set_defaults(handler=cmd_wait)
 
-    p = command("events", "A deployment's audit trail")
+    p = command("events", "A deployment's audit trail (every page, unless --limit or --cursor asks for one)")
     p.add_argument("id", type=_identifier, metavar="ID")
+    p.add_argument("--limit", type=_page_size, help="one page of at most this many events (1-1000)")
+    p.add_argument("--cursor", type=_identifier, help="the page after the one that printed this cursor")
     p.set_defaults(handler=cmd_events)
 
-    p = command("plan", "A deployment's plan as a table of steps")
+    p = command("plan", "A deployment's plan: its figures and a table of its steps, a page at a time")
     p.add_argument("id", type=_identifier, metavar="ID")
+    _step_page_options(p)
     p.set_defaults(handler=cmd_plan)
 
     p = command("approve", "Approve a deployment awaiting approval")
@@ -481,7 +510,7 @@ def _after_start(ctx: Context, client: Client, started: dict[str, Any], *, verb:
     if not ctx.json:
         ctx.note(f"deployment {deployment_id} {verb}" + (f" (idempotency key {idempotency_key})"
                                                           if idempotency_key else ""), style="dim")
-    final = ctx.watcher(client).wait(deployment_id, started if "step_results" in started else None)
+    final = ctx.watcher(client).wait(deployment_id, started if "steps" in started else None)
     return _finish(ctx, final, rollback=rollback)
 
 
@@ -518,10 +547,32 @@ def cmd_list(ctx: Context) -> int:
     return exitcodes.OK
 
 
+def _step_page(ctx: Context, client: Client, deployment_id: str) -> dict[str, Any]:
+    args = ctx.args
+    query = {"status": args.status, "wave": args.wave, "limit": args.limit}
+    if args.all:
+        return client.every(client.steps, deployment_id, **query)
+    return client.steps(deployment_id, cursor=args.cursor, **query)
+
+
+def _more_steps(ctx: Context, deployment: dict[str, Any], page: dict[str, Any], command: str) -> None:
+    args = ctx.args
+    more = render.more_steps(deployment, page, status=args.status, wave=args.wave, first=not args.cursor,
+                             command=command)
+    if more:
+        ctx.out.print(more)
+
+
 def cmd_show(ctx: Context) -> int:
     client = ctx.client()
-    deployment = client.deployment(deployment_id(client, ctx.args.id))
-    ctx.emit(deployment, lambda: ctx.out.print(render.deployment_view(deployment)))
+    found = deployment_id(client, ctx.args.id)
+    deployment = client.deployment(found)
+    page = _step_page(ctx, client, found)
+
+    def human() -> None:
+        ctx.out.print(render.deployment_view(deployment, page))
+        _more_steps(ctx, deployment, page, "show")
+    ctx.emit({**deployment, "step_page": page}, human)
     return exitcodes.OK
 
 
@@ -534,23 +585,36 @@ def cmd_wait(ctx: Context) -> int:
 
 
 def cmd_events(ctx: Context) -> int:
-    client = ctx.client()
-    page = client.events(deployment_id(client, ctx.args.id))
-    ctx.emit(page, lambda: ctx.out.print(render.events_table(page)))
+    client, args = ctx.client(), ctx.args
+    found = deployment_id(client, args.id)
+    if args.limit or args.cursor:
+        page = client.events(found, limit=args.limit, cursor=args.cursor)
+    else:
+        page = client.every(client.events, found, limit=1000)
+
+    def human() -> None:
+        ctx.out.print(render.events_table(page))
+        if page.get("next_cursor"):
+            ctx.out.print(Text(f"More events: orchestrator events {found} --cursor {page['next_cursor']}",
+                               style="dim"))
+    ctx.emit(page, human)
     return exitcodes.OK
 
 
 def cmd_plan(ctx: Context) -> int:
     client = ctx.client()
-    deployment = client.deployment(deployment_id(client, ctx.args.id))
+    found = deployment_id(client, ctx.args.id)
+    deployment = client.deployment(found)
     plan = deployment.get("plan")
+    page = _step_page(ctx, client, found) if plan else {"items": [], "next_cursor": None}
     if ctx.json:
-        print_json(plan)
+        print_json(plan and {**plan, "step_page": page})
     elif not plan:
         ctx.note(f"deployment {ctx.args.id} has no plan yet (it is {deployment.get('status')})", style="yellow")
     else:
-        ctx.out.print(render.plan_summary(plan))
-        ctx.out.print(render.plan_steps_table(plan))
+        ctx.out.print(render.plan_summary(plan, deployment.get("steps")))
+        ctx.out.print(render.plan_steps_table(page.get("items") or []))
+        _more_steps(ctx, deployment, page, "plan")
     return exitcodes.OK
 
 

@@ -132,23 +132,28 @@ def undo_summary(d: dict[str, Any]) -> str | None:
     rolling back or rolled back."""
     if d.get("status") not in {"rolling_back", "rolled_back"}:
         return None
-    results = [r for r in d.get("step_results") or [] if r.get("action") != NO_OP]
-    applied = [r for r in results if r.get("status") == "succeeded" or r.get("rolled_back")]
-    undone = sum(1 for r in applied if r.get("rolled_back"))
+    counts = d.get("steps") or {}
+    applied, undone = counts.get("applied") or 0, counts.get("rolled_back") or 0
     if not applied:
         return "nothing had been applied: nothing to undo"
-    return f"undid {undone} of {plural(len(applied), 'applied step')}"
+    return f"undid {undone} of {plural(applied, 'applied step')}"
 
 
-def plan_summary(plan: dict[str, Any]) -> RenderableType:
-    steps = plan.get("steps") or []
-    counts: dict[str, int] = {}
-    for step in steps:
-        counts[step.get("action", "?")] = counts.get(step.get("action", "?"), 0) + 1
+def _more(shown: int, total: int | None, noun: str) -> Text | None:
+    """The line a summary list cut by the server ends with."""
+    if total is None or total <= shown:
+        return None
+    return Text(f"... and {total - shown} more {noun}", style="dim")
+
+
+def plan_summary(plan: dict[str, Any], counts: dict[str, Any] | None = None) -> RenderableType:
+    """The plan's figures. `counts` is the deployment's `steps` (counts by action and status)."""
+    by_action = (counts or {}).get("by_action") or {}
+    totals = plan.get("totals") or {}
     table = _kv_table()
-    actions = ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
-    table.add_row("Plan", f"{plural(plan.get('step_count', len(steps)), 'step')} ({actions or 'none'}) in "
-                          f"{plural(len(plan.get('waves') or []), 'wave')}")
+    actions = ", ".join(f"{n} {action}" for action, n in sorted(by_action.items()))
+    table.add_row("Plan", f"{plural(plan.get('step_count', 0), 'step')} ({actions or 'none'}) in "
+                          f"{plural(plan.get('wave_count', 0), 'wave')}")
     table.add_row("Estimate", f"{duration(plan.get('estimated_total_duration_seconds'))}   "
                               f"{money(plan.get('estimated_monthly_cost'))}/month")
     risk = str(plan.get("risk_assessment") or "?")
@@ -162,22 +167,37 @@ def plan_summary(plan: dict[str, Any]) -> RenderableType:
         approval += " (auto_approve overridden by policy)"
     table.add_row("Approval", approval)
     policy = plan.get("policy") or {}
-    for result in plan.get("policy_results") or []:
+    results = plan.get("policy_results") or []
+    for result in results:
         style = RESULT_STYLES.get(result.get("result"), "")
-        hit = f" ({', '.join(result['resources'][:NAMED])})" if result.get("resources") else ""
+        named = (result.get("resources") or [])[:NAMED]
+        count = result.get("resource_count", len(result.get("resources") or []))
+        hit = f" ({', '.join(named)}{f' and {count - len(named)} more' if count > len(named) else ''})" \
+            if named else ""
         table.add_row("Policy", Text(f"{result.get('policy')} [{result.get('enforcement')}]: "
                                      f"{result.get('result')}{hit}", style=style))
-    for entry in plan.get("blast_radius") or []:
-        counts = entry.get("counts") or {}
+    more = _more(len(results), totals.get("policy_results"), "policies")
+    if more:
+        table.add_row("", more)
+    blast = plan.get("blast_radius") or []
+    for entry in blast:
+        entry_counts = entry.get("counts") or {}
         spread = ", ".join(f"{k} {v}" for group in ("by_provider", "by_environment")
-                           for k, v in (counts.get(group) or {}).items())
+                           for k, v in (entry_counts.get(group) or {}).items())
         table.add_row("Blast", f"{entry.get('action')} {entry.get('resource')}: "
-                               f"{plural(counts.get('total', 0), 'dependent')} ({spread})")
+                               f"{plural(entry_counts.get('total', 0), 'dependent')} ({spread})")
+    more = _more(len(blast), totals.get("blast_radius"), "resources with dependents")
+    if more:
+        table.add_row("", more)
     for kind, style in (("violations", "bold red"), ("overridable", "magenta"), ("warnings", "yellow")):
-        for finding in policy.get(kind) or []:
+        findings = policy.get(kind) or []
+        for finding in findings:
             where = f" [{finding['resource_identifier']}]" if finding.get("resource_identifier") else ""
             table.add_row(kind[:-1].capitalize(),
                           Text(f"{finding.get('rule_id', '?')}: {finding.get('message', '')}{where}", style=style))
+        more = _more(len(findings), totals.get(kind), kind)
+        if more:
+            table.add_row("", more)
     return table
 
 
@@ -202,12 +222,13 @@ def freeze_windows_table(items: list[dict[str, Any]]) -> Table:
     return table
 
 
-def plan_steps_table(plan: dict[str, Any]) -> Table:
+def plan_steps_table(steps: list[dict[str, Any]]) -> Table:
+    """A page of GET /deployments/{id}/steps as the plan shows it."""
     table = Table(box=box.SIMPLE_HEAD, title="Plan steps", title_justify="left")
     for name, justify in (("step", "left"), ("wave", "right"), ("action", "left"), ("resource", "left"),
                           ("changed paths", "left"), ("duration", "right"), ("cost/month", "right")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for step in plan.get("steps") or []:
+    for step in steps:
         table.add_row(str(step.get("step_id", "?")), wave_number(step.get("wave")), str(step.get("action", "?")),
                       str(step.get("resource_identifier", "?")), ", ".join(step.get("changed_paths") or []) or "-",
                       duration(step.get("estimated_duration_seconds")), money(step.get("monthly_cost")))
@@ -219,82 +240,104 @@ def wave_number(index: Any) -> str:
     return str(index + 1) if isinstance(index, int) else "?"
 
 
-def step_state(step: dict[str, Any], result: dict[str, Any] | None) -> str:
+def step_state(step: dict[str, Any]) -> str:
     if step.get("action") == NO_OP:
         return NO_OP
-    if result is None:
-        return "pending"
-    return str(result.get("status") or "pending")
+    return str(step.get("status") or "pending")
 
 
 QUIET_STATES = frozenset({"pending", "succeeded", NO_OP})
 
 
-def progress_view(d: dict[str, Any], *, max_step_rows: int | None = None) -> RenderableType:
-    """A bar per wave (finished steps / steps) and per step (its status from step_results).
+def status_counts(counts: dict[str, Any]) -> str:
+    """`1,200 succeeded, 3 running, 797 pending`, busiest states first."""
+    by_status = counts.get("by_status") or {}
+    order = sorted(by_status.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{n:,} {status}" for status, n in order) or "no steps"
 
-    With `max_step_rows` and a bigger plan, only steps worth a look (running, retrying, failed) get a row; the rest
-    are counted under their wave, so a 5,000-step plan still fits a terminal and redraws fast."""
-    plan = d.get("plan") or {}
-    steps = {s.get("step_id"): s for s in plan.get("steps") or []}
-    results = {r.get("step_id"): r for r in d.get("step_results") or []}
+
+def progress_view(d: dict[str, Any], page: dict[str, Any] | None = None, *,
+                  max_step_rows: int | None = None) -> RenderableType:
+    """The run as a bar (changes made / changes planned) with the counts by status, then a row per step of `page`
+    (a page of GET /deployments/{id}/steps, e.g. the current wave's).
+
+    With `max_step_rows`, only steps worth a look (running, retrying, failed) get a row past that many; the rest are
+    counted, so the view fits a terminal and redraws fast whatever the deployment's size."""
+    counts = d.get("steps") or {}
+    work = sum(n for action, n in (counts.get("by_action") or {}).items() if action != NO_OP)
+    done = counts.get("applied") or 0
     table = Table.grid(padding=(0, 1))
     for column in ("label", "bar", "count", "status", "detail"):
         table.add_column(column, no_wrap=column != "detail")
+    by_status = counts.get("by_status") or {}
+    failed = any(by_status.get(s) for s in ("failed", "timed_out"))
+    active = any(by_status.get(s) for s in ("running", "retrying", "acquired", "queued"))
     running_overall = d.get("status") in {"executing", "verifying", "rolling_back"}
-    collapse = max_step_rows is not None and len(steps) > max_step_rows
-    for index, wave in enumerate(plan.get("waves") or []):
-        states = [step_state(steps.get(sid, {}), results.get(sid)) for sid in wave]
-        work = [s for s in states if s != NO_OP]
-        done = sum(1 for s in work if s in STEP_DONE)
-        failed = any(s in {"failed", "timed_out"} for s in work)
-        active = any(s in {"running", "retrying", "acquired", "queued"} for s in work)
-        style = "red" if failed else ("green" if work and done == len(work) else "blue")
-        bar = ProgressBar(total=max(len(work), 1), completed=done if work else 1, width=24,
-                          pulse=active and running_overall and done == 0, complete_style=style,
-                          finished_style=style)
-        table.add_row(Text(f"wave {wave_number(index)}", style="bold"), bar, f"{done}/{len(work)}",
-                      Text("failed" if failed else ("done" if work and done == len(work) else
-                                                    ("running" if active else ("no-op" if not work else "waiting"))),
-                           style=style), "")
-        hidden = 0
-        for sid, state in zip(wave, states, strict=True):
-            step = steps.get(sid, {})
-            result = results.get(sid)
-            if collapse and state in QUIET_STATES and not (result or {}).get("error_message"):
-                hidden += 1
-                continue
-            finished = state in STEP_DONE or state == NO_OP
-            step_style = STEP_STYLES.get(state, "dim")
-            step_bar = ProgressBar(total=1, completed=1 if finished else 0, width=24,
-                                   pulse=state in {"running", "retrying", "acquired"},
-                                   complete_style="red" if state in {"failed", "timed_out"} else "green",
-                                   finished_style="red" if state in {"failed", "timed_out"} else "green")
-            detail = f"{step.get('action', '?')} {step.get('resource_identifier', sid)}"
-            if result:
-                if (result.get("attempt_number") or 1) > 1:
-                    detail += f"  attempt {result['attempt_number']}"
-                if result.get("duration_seconds") is not None:
-                    detail += f"  {duration(result['duration_seconds'])}"
-                if result.get("rolled_back"):
-                    detail += "  (rolled back)"
-                if result.get("error_message"):
-                    detail += f"  {result['error_message']}"
-            table.add_row(Text(f"  {sid}"), step_bar, "", Text(state, style=step_style), detail)
-        if hidden:
-            table.add_row("", "", "", Text(f"{hidden} more", style="dim"), Text("pending, succeeded or no-op",
-                                                                                  style="dim"))
+    style = "red" if failed else ("green" if work and done >= work else "blue")
+    bar = ProgressBar(total=max(work, 1), completed=done if work else 1, width=24,
+                      pulse=active and running_overall and done == 0, complete_style=style, finished_style=style)
+    current = counts.get("current_wave")
+    where = f"wave {wave_number(current)} of {counts.get('wave_count', '?')}" if current is not None else \
+        plural(counts.get("wave_count") or 0, "wave")
+    table.add_row(Text("steps", style="bold"), bar, f"{done:,}/{work:,}", Text(where, style=style),
+                  Text(status_counts(counts), style="dim"))
+    items = (page or {}).get("items") or []
+    hidden = 0
+    for step in items:
+        state = step_state(step)
+        if (max_step_rows is not None and len(items) > max_step_rows and state in QUIET_STATES
+                and not step.get("error_message")):
+            hidden += 1
+            continue
+        finished = state in STEP_DONE or state == NO_OP
+        step_style = STEP_STYLES.get(state, "dim")
+        step_bar = ProgressBar(total=1, completed=1 if finished else 0, width=24,
+                               pulse=state in {"running", "retrying", "acquired"},
+                               complete_style="red" if state in {"failed", "timed_out"} else "green",
+                               finished_style="red" if state in {"failed", "timed_out"} else "green")
+        detail = f"{step.get('action', '?')} {step.get('resource_identifier', step.get('step_id'))}"
+        if (step.get("attempt_number") or 1) > 1:
+            detail += f"  attempt {step['attempt_number']}"
+        if step.get("duration_seconds") is not None:
+            detail += f"  {duration(step['duration_seconds'])}"
+        if step.get("rolled_back"):
+            detail += "  (rolled back)"
+        if step.get("error_message"):
+            detail += f"  {step['error_message']}"
+        table.add_row(Text(f"  {step.get('step_id')}"), step_bar, wave_number(step.get("wave")),
+                      Text(state, style=step_style), detail)
+    if hidden:
+        table.add_row("", "", "", Text(f"{hidden} more", style="dim"), Text("pending, succeeded or no-op",
+                                                                              style="dim"))
     return table
 
 
-def deployment_view(d: dict[str, Any], *, with_steps: bool = True,
+def more_steps(d: dict[str, Any], page: dict[str, Any], *, status: str | None = None, wave: int | None = None,
+               first: bool = True, command: str = "show") -> Text | None:
+    """How to read on past a page of steps: `1,900 more steps: orchestrator show ID --cursor C`. How many more is
+    known from the counts for the `first` page of all steps or of one status."""
+    cursor = page.get("next_cursor")
+    if not cursor:
+        return None
+    counts = d.get("steps") or {}
+    total = None if wave is not None else (counts.get("by_status") or {}).get(status, 0) if status else \
+        counts.get("total")
+    shown = len(page.get("items") or [])
+    filters = (f" --status {status}" if status else "") + (f" --wave {wave + 1}" if wave is not None else "")
+    how = f"orchestrator {command} {d.get('id')}{filters} --cursor {cursor}"
+    lead = f"{total - shown:,} more steps" if total is not None and first else "More steps"
+    return Text(f"{lead}: {how} (or --all)", style="dim")
+
+
+def deployment_view(d: dict[str, Any], page: dict[str, Any] | None = None, *, with_steps: bool = True,
                     max_step_rows: int | None = None) -> RenderableType:
+    """The summary of GET /deployments/{id}, then (with `page`, a page of its steps) a row per step."""
     parts: list[RenderableType] = [deployment_header(d)]
     plan = d.get("plan")
     if plan:
-        parts += [Text(""), plan_summary(plan)]
-        if with_steps and plan.get("waves"):
-            parts += [Text(""), progress_view(d, max_step_rows=max_step_rows)]
+        parts += [Text(""), plan_summary(plan, d.get("steps"))]
+        if with_steps and (d.get("steps") or {}).get("total"):
+            parts += [Text(""), progress_view(d, page, max_step_rows=max_step_rows)]
     return Group(*parts)
 
 

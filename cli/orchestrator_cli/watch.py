@@ -18,6 +18,7 @@ from .client import ApiError, Client
 from .exitcodes import TERMINAL
 
 MAX_TRANSIENT_FAILURES = 8
+STEP_PAGE = 50  # steps a poll reads for line-per-change output
 
 
 class StoppedWaiting(KeyboardInterrupt):
@@ -66,6 +67,9 @@ class Watcher:
         self._live: Live | None = None
         self._seen_status: str | None = None
         self._seen_steps: dict[str, tuple[str, bool, int]] = {}
+        self._seen_counts: str | None = None
+        # The page of steps shown under the summary: the current wave's while executing, else the failed ones.
+        self.page: dict[str, Any] | None = None
         self._plan_shown = False
         self._approval_handled = False
         self._started = time.monotonic()
@@ -111,11 +115,14 @@ class Watcher:
             deployment = self._fetch(deployment_id)
 
     def _fetch(self, deployment_id: str) -> dict[str, Any]:
-        """The deployment, riding out short outages (connection errors, 5xx, 429) with a growing pause."""
+        """The deployment's summary and the page of steps worth showing, riding out short outages (connection
+        errors, 5xx, 429) with a growing pause."""
         failures = 0
         while True:
             try:
-                return self.client.deployment(deployment_id)
+                deployment = self.client.deployment(deployment_id)
+                self.page = None if self.quiet else self._steps_worth_a_look(deployment)
+                return deployment
             except ApiError as error:
                 failures += 1
                 if not error.transient or failures > MAX_TRANSIENT_FAILURES:
@@ -125,6 +132,22 @@ class Watcher:
                     pause = max(pause, float(error.retry_after))
                 self._note(f"{error.message}; retrying in {pause:.0f}s", style="yellow")
                 self.sleep(pause)
+
+    def _steps_worth_a_look(self, deployment: dict[str, Any]) -> dict[str, Any] | None:
+        """One page, whatever the deployment's size: the wave running now, else the steps that failed, else (once
+        settled) the first steps."""
+        counts = deployment.get("steps") or {}
+        if not counts.get("total"):
+            return None
+        deployment_id = str(deployment.get("id"))
+        rows = max(8, self.console.height - 24) if self._live is not None else STEP_PAGE
+        if counts.get("current_wave") is not None:
+            return self.client.steps(deployment_id, wave=counts["current_wave"], limit=rows)
+        if (counts.get("by_status") or {}).get("failed"):
+            return self.client.steps(deployment_id, status="failed", limit=rows)
+        if deployment.get("status") in self.terminal_states:
+            return self.client.steps(deployment_id, limit=rows)
+        return None
 
     # -- approval -------------------------------------------------------------------------------------------------
 
@@ -142,7 +165,7 @@ class Watcher:
             self._live.stop()
         try:
             if self._live is None and not self._plan_shown and deployment.get("plan"):
-                self.console.print(render.plan_summary(deployment["plan"]))
+                self.console.print(render.plan_summary(deployment["plan"], deployment.get("steps")))
             choice, text = self.ask(self.console)
             if choice == "skip":
                 self.console.print("[yellow]left for someone else to decide; still waiting[/yellow]")
@@ -182,7 +205,7 @@ class Watcher:
     def live_view(self, deployment: dict[str, Any]) -> RenderableType:
         # Room for the header and plan summary; the steps share what is left of the terminal.
         rows = max(8, self.console.height - 24)
-        parts: list[RenderableType] = [render.deployment_view(deployment, max_step_rows=rows)]
+        parts: list[RenderableType] = [render.deployment_view(deployment, self.page, max_step_rows=rows)]
         status = deployment.get("status")
         elapsed = render.duration(round(time.monotonic() - self._started))
         if status not in self.terminal_states:
@@ -201,20 +224,23 @@ class Watcher:
             self._seen_status = status
         plan = deployment.get("plan")
         if plan and not self._plan_shown:
-            self.console.print(render.plan_summary(plan))
+            self.console.print(render.plan_summary(plan, deployment.get("steps")))
             self._plan_shown = True
-        identifiers = {s.get("step_id"): s.get("resource_identifier") for s in (plan or {}).get("steps") or []}
-        for result in deployment.get("step_results") or []:
-            sid = str(result.get("step_id"))
-            key = (str(result.get("status")), bool(result.get("rolled_back")), int(result.get("attempt_number") or 1))
+        counts = render.status_counts(deployment.get("steps") or {}) if deployment.get("steps") else None
+        if counts and counts != self._seen_counts:
+            self.console.print(Text(f"  steps: {counts}", style="dim"))
+            self._seen_counts = counts
+        for step in (self.page or {}).get("items") or []:
+            sid = str(step.get("step_id"))
+            key = (str(step.get("status")), bool(step.get("rolled_back")), int(step.get("attempt_number") or 1))
             if self._seen_steps.get(sid) == key:
                 continue
             self._seen_steps[sid] = key
-            text = f"  step {sid} {identifiers.get(sid) or result.get('resource_identifier') or ''}: {key[0]}"
-            if (result.get("attempt_number") or 1) > 1:
-                text += f" (attempt {result['attempt_number']})"
+            text = f"  step {sid} {step.get('resource_identifier') or ''}: {key[0]}"
+            if (step.get("attempt_number") or 1) > 1:
+                text += f" (attempt {step['attempt_number']})"
             if key[1]:
                 text += " (rolled back)"
-            if result.get("error_message"):
-                text += f": {result['error_message']}"
+            if step.get("error_message"):
+                text += f": {step['error_message']}"
             self.console.print(Text(text, style=render.STEP_STYLES.get(key[0], "")))

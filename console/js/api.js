@@ -56,6 +56,11 @@ async function request(method, path, body) {
 
 const enc = encodeURIComponent;
 
+/** A query string of the parameters that have a value. */
+function query(params) {
+  return new URLSearchParams(Object.entries(params).filter(([, value]) => value !== "" && value != null)).toString();
+}
+
 export const api = {
   login: (username, password) => request("POST", "/auth/login", { username, password }),
   me: () => request("GET", "/auth/me"),
@@ -65,7 +70,11 @@ export const api = {
     return request("GET", `/deployments?${query}`);
   },
   deployment: (id) => request("GET", `/deployments/${enc(id)}`),
-  events: (id) => request("GET", `/deployments/${enc(id)}/events`),
+  // Collections read a page at a time: {items, next_cursor}; pass next_cursor back as `cursor` for the next page.
+  events: (id, { limit = 1000, cursor = "" } = {}) =>
+    request("GET", `/deployments/${enc(id)}/events?${query({ limit, cursor })}`),
+  steps: (id, { status = "", wave = "", limit = 100, cursor = "" } = {}) =>
+    request("GET", `/deployments/${enc(id)}/steps?${query({ status, wave, limit, cursor })}`),
   terraform: (id) => request("GET", `/deployments/${enc(id)}/terraform`),
   approve: (id, comment) => request("POST", `/deployments/${enc(id)}/approve`, comment ? { comment } : {}),
   reject: (id, reason) => request("POST", `/deployments/${enc(id)}/reject`, { reason }),

@@ -192,14 +192,14 @@ function notes(deployment, run) {
   const out = {};
   if (!deployment) return out;
   const plan = deployment.plan;
-  const results = deployment.step_results || [];
+  const counts = deployment.steps || {};
   if (plan) {
-    const succeeded = results.filter((r) => r.status === "succeeded").length;
-    const waves = plan.waves.length;
+    const succeeded = (counts.by_status || {}).succeeded || 0;
+    const waves = plan.wave_count;
     out.ExecuteWaves = `${waves} wave${waves === 1 ? "" : "s"} · ${succeeded}/${plan.step_count} steps applied`;
     out.PlanDeployment = `${plan.step_count} steps · ${plan.risk_assessment} risk`;
   }
-  const undone = results.filter((r) => r.rolled_back).length;
+  const undone = counts.rolled_back || 0;
   if (undone || "RollBackAppliedSteps" in run.states) out.RollBackAppliedSteps = `${undone} step${undone === 1 ? "" : "s"} undone`;
   const approval = deployment.approval || {};
   if (approval.decided_by) out.WaitForApproval = `${approval.decision || "decided"} by ${approval.decided_by}`;

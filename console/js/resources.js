@@ -12,13 +12,12 @@ const HEAD = 28;
 const PAD = 12;
 
 /** A step's status in the graph's colours (the same data-status values as the lifecycle graph). */
-export function resourceStatus(step, result) {
+export function resourceStatus(step) {
   if (step.action === "no-op") return "done";
-  if (!result) return "not-reached";
-  if (result.rolled_back) return "rolled-back";
-  if (result.status === "succeeded") return "done";
-  if (result.status === "failed" || result.status === "timed_out") return "failed";
-  if (["running", "acquired", "queued", "retrying"].includes(result.status)) return "running";
+  if (step.rolled_back) return "rolled-back";
+  if (step.status === "succeeded") return "done";
+  if (step.status === "failed" || step.status === "timed_out") return "failed";
+  if (["running", "acquired", "queued", "retrying"].includes(step.status)) return "running";
   return "not-reached";
 }
 
@@ -39,32 +38,37 @@ export function terraformBlocks(documents, identifier) {
 }
 
 /**
- * renderResourceGraph(container, deployment, {onSelect}) draws the plan's resources; returns {update(deployment)}.
+ * renderResourceGraph(container, {onSelect}) -> {update(steps)} draws a page of GET /deployments/{id}/steps (never
+ * more: a deployment of 10,000 steps is drawn a page at a time, as the Steps table below shows it).
  */
 export function renderResourceGraph(container, { onSelect }) {
   let selected = null;
 
-  function update(d) {
-    const plan = d.plan;
-    if (!plan || !plan.steps.length) {
-      container.replaceChildren(h("p", { class: "muted" }, "No plan yet: the resources appear once it is planned."));
+  function update(steps) {
+    if (!steps || !steps.length) {
+      container.replaceChildren(h("p", { class: "muted" }, "No steps to draw: the resources appear once the plan exists."));
+      container.dataset.steps = "0";
       return;
     }
-    const results = Object.fromEntries((d.step_results || []).map((r) => [r.step_id, r]));
+    const waves = [...new Set(steps.map((st) => st.wave))].sort((a, b) => a - b);
+    const column = Object.fromEntries(waves.map((wave, index) => [wave, index]));
     const position = {};
-    plan.waves.forEach((wave, column) => wave.forEach((sid, row) => {
-      position[sid] = { x: PAD + column * (NODE_W + COL_GAP), y: HEAD + PAD + row * (NODE_H + ROW_GAP) };
-    }));
-    const rows = Math.max(...plan.waves.map((w) => w.length));
-    const width = PAD * 2 + plan.waves.length * NODE_W + (plan.waves.length - 1) * COL_GAP;
+    const filled = waves.map(() => 0);
+    for (const step of steps) {
+      const col = column[step.wave];
+      position[step.step_id] = { x: PAD + col * (NODE_W + COL_GAP), y: HEAD + PAD + filled[col] * (NODE_H + ROW_GAP) };
+      filled[col] += 1;
+    }
+    const rows = Math.max(...filled);
+    const width = PAD * 2 + waves.length * NODE_W + (waves.length - 1) * COL_GAP;
     const height = HEAD + PAD * 2 + rows * NODE_H + (rows - 1) * ROW_GAP;
 
     const edges = [];
-    for (const step of plan.steps) {
+    for (const step of steps) {
       for (const dep of step.dependencies || []) {
         const from = position[dep];
         const to = position[step.step_id];
-        if (!from || !to) continue;
+        if (!from || !to) continue;  // a dependency on another page
         const x1 = from.x + NODE_W;
         const y1 = from.y + NODE_H / 2;
         const x2 = to.x;
@@ -74,17 +78,17 @@ export function renderResourceGraph(container, { onSelect }) {
           d: `M${x1},${y1} C${x1 + bend},${y1} ${x2 - bend},${y2} ${x2},${y2}`, "marker-end": "url(#resource-arrow)" }));
       }
     }
-    const heads = plan.waves.map((wave, column) => s("text", { class: "resource-wave", x: PAD + column * (NODE_W + COL_GAP),
-      y: 16 }, `Wave ${column + 1}`));
-    const nodes = plan.steps.filter((st) => position[st.step_id]).map((step) => {
+    const heads = waves.map((wave, col) => s("text", { class: "resource-wave", x: PAD + col * (NODE_W + COL_GAP),
+      y: 16 }, `Wave ${wave + 1}`));
+    const nodes = steps.map((step) => {
       const { x, y } = position[step.step_id];
       const label = short(step.resource_identifier);
-      const status = resourceStatus(step, results[step.step_id]);
+      const status = resourceStatus(step);
+      const choose = () => { selected = step.step_id; onSelect(step); update(steps); };
       return s("g", { class: ["resource", selected === step.step_id && "resource--selected"], "data-step": step.step_id,
         "data-status": status, "data-identifier": step.resource_identifier, tabindex: 0, role: "button",
         "aria-label": `${step.resource_identifier}: ${status}`,
-        onclick: () => { selected = step.step_id; onSelect(step, results[step.step_id]); update(d); },
-        onkeydown: (e) => { if (e.key === "Enter") { selected = step.step_id; onSelect(step, results[step.step_id]); update(d); } } },
+        onclick: choose, onkeydown: (e) => { if (e.key === "Enter") choose(); } },
       s("rect", { x, y, width: NODE_W, height: NODE_H, rx: 8 }),
       s("text", { class: "resource__title", x: x + 10, y: y + 19 }, `${step.action} ${label.title}`.slice(0, 28)),
       s("text", { class: "resource__subtitle", x: x + 10, y: y + 36 }, label.subtitle.slice(0, 32)));
@@ -94,7 +98,7 @@ export function renderResourceGraph(container, { onSelect }) {
         markerHeight: 7, orient: "auto-start-reverse" }, s("path", { d: "M0,0 L10,5 L0,10 z", class: "resource-arrow" }))),
       ...heads, ...edges, ...nodes);
     container.replaceChildren(svg);
-    container.dataset.steps = String(plan.steps.length);
+    container.dataset.steps = String(steps.length);
   }
 
   return { update };

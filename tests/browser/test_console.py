@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 from api_client import Api, intent
+from deployments_at_scale import stored_deployment
+
+from orchestrator.adapters.postgres.pool import Database
 
 pytestmark = pytest.mark.integration
 
@@ -353,7 +356,8 @@ def test_resource_graph_groups_resources_by_wave_and_shows_a_step_with_its_terra
     body["resources"][2]["properties"]["simulate"] = {"fail_apply": "always"}
     created = operator.deploy(body)
     done = operator.wait_for(created["id"], {"completed", "failed", "rolled_back"}, timeout=120)
-    steps = {s["resource_identifier"]: s for s in done["plan"]["steps"]}
+    assert done["status"] == "rolled_back", done
+    steps = {s["resource_identifier"]: s for s in operator.steps(created["id"])}
 
     page = open_deployment(browser, operator.token, created["id"])
     page.wait_for_selector("#resource-graph svg .resource")
@@ -382,4 +386,51 @@ def test_resource_graph_groups_resources_by_wave_and_shows_a_step_with_its_terra
     terraform = json.loads(page.text_content("#resource-terraform"))
     assert list(terraform["resource"]) and all("app_us_east_1" in blocks for blocks in terraform["resource"].values())
     page.screenshot(path=str(SCREENSHOTS / "console-resource-graph.png"), full_page=True)
+    page.context.close()
+
+
+def test_a_deployment_of_10000_steps_shows_a_page_of_steps_with_filters_and_paging(browser: Chromium, admin: Api,
+                                                                                      tenant: str, local_cloud):
+    _, viewer = user(admin, "viewer", tenant)
+    database = Database(local_cloud.database_url, min_size=1, max_size=2, name="test-console")
+    try:
+        deployment_id, runs = stored_deployment(database, tenant, 10_000, succeeded=150, failed=3)
+    finally:
+        database.close()
+
+    started = time.monotonic()
+    page = open_deployment(browser, viewer.token, deployment_id)
+    page.wait_for_selector("#step-results tr[data-step]")
+    assert time.monotonic() - started < 10  # one summary, one page of steps, three events
+
+    def rows() -> list[str]:
+        return page.eval_on_selector_all("#step-results tr[data-step]", "trs => trs.map(t => t.dataset.step)")
+
+    first = rows()
+    assert first == [r.step_id for r in sorted(runs, key=lambda r: (r.wave, int(r.step_id[1:])))][:100]
+    assert page.text_content("#steps-page") == "1–100 of 10,000"
+    assert page.locator("#resource-graph .resource").count() == 100  # the graph draws the page, not the plan
+    assert "10000" in page.text_content("#plan") or "10,000" in page.text_content("#plan")
+    assert page.is_disabled("#steps-previous")
+
+    page.click("#steps-next")
+    page.wait_for_function("document.querySelector('#steps-page').textContent.startsWith('101')")
+    second = rows()
+    assert len(second) == 100 and not set(first) & set(second)
+    page.click("#steps-previous")
+    page.wait_for_function("document.querySelector('#steps-page').textContent.startsWith('1–')")
+    assert rows() == first
+
+    page.select_option("#step-status", "failed")
+    page.wait_for_function("document.querySelector('#steps-page').textContent === '1–3 of 3'")
+    assert sorted(rows()) == sorted(r.step_id for r in runs[150:153])
+    assert page.is_disabled("#steps-next")
+    page.select_option("#step-status", "")
+    page.fill("#step-wave", "3")
+    page.dispatch_event("#step-wave", "change")
+    page.wait_for_function("document.querySelector('#step-results tr[data-step]')?.closest('table')"
+                           ".querySelector('.wave-row th').textContent === 'Wave 3'")
+    assert set(page.eval_on_selector_all("#step-results .wave-row th", "ths => ths.map(t => t.textContent)")) \
+        == {"Wave 3"}
+    page.screenshot(path=str(SCREENSHOTS / "console-10000-steps.png"), full_page=False)
     page.context.close()

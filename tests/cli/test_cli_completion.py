@@ -38,6 +38,8 @@ def test_bash_completes_commands_subcommands_options_and_choices(cli):
     assert set(_complete(script, "orchestrator", "drift", "re")) == {"reports", "remediate"}
     assert _complete(script, "orchestrator", "--json", "list", "--wi") == ["--wide"]
     assert set(_complete(script, "orchestrator", "list", "--status", "ro")) == {"rolling_back", "rolled_back"}
+    assert set(_complete(script, "orchestrator", "show", "d-1", "--status", "r")) == {"running", "retrying"}
+    assert _complete(script, "orchestrator", "--json", "--api-url", "u", "plan", "--status", "timed") == ["timed_out"]
     assert _complete(script, "orchestrator", "completion", "f") == ["fish"]
 
 

@@ -128,6 +128,7 @@ def test_an_unexpected_error_is_one_line_unless_debug(cli, api, monkeypatch):
 
     monkeypatch.setattr("orchestrator_cli.render.deployment_view", explode)
     api.reply(f"GET {DEPLOYMENT}", 200, {"id": "d-1", "status": "completed"})
+    api.reply(f"GET {DEPLOYMENT}/steps", 200, {"items": [], "next_cursor": None})
     result = cli("--token", "t", "show", "d-1")
     assert result.code == exitcodes.INTERNAL
     assert "unexpected RuntimeError: boom" in result.err and "Traceback" not in result.err

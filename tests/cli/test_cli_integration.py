@@ -99,7 +99,17 @@ def test_deploy_wait_of_a_three_cloud_intent_completes(api, operator, tmp_path):
     for fragment in ("changed paths", "cost/month", "aws/us-east-1/compute/app", "create"):
         assert fragment in table.out
     plan = api("--json", "plan", deployment_id).json()
-    assert plan["step_count"] == 4 and len(plan["waves"]) == 3
+    assert plan["step_count"] == 4 and plan["wave_count"] == 3
+    assert [s["wave"] for s in plan["step_page"]["items"]] == [0, 0, 1, 2] and plan["step_page"]["next_cursor"] is None
+    first = api("--json", "show", deployment_id, "--limit", "3").json()["step_page"]
+    rest = api("--json", "show", deployment_id, "--limit", "3", "--cursor", first["next_cursor"]).json()["step_page"]
+    assert len(first["items"]) == 3 and len(rest["items"]) == 1 and rest["next_cursor"] is None
+    paged = api("show", deployment_id, "--limit", "1")
+    assert f"3 more steps: orchestrator show {deployment_id} --cursor " in paged.out, paged.out
+    everything = api("--json", "show", deployment_id, "--limit", "1", "--all").json()["step_page"]
+    assert [s["step_id"] for s in everything["items"]] == [s["step_id"] for s in plan["step_page"]["items"]]
+    second_wave = api("--json", "plan", deployment_id, "--wave", "2", "--status", "succeeded").json()["step_page"]
+    assert [s["wave"] for s in second_wave["items"]] == [1]
 
     events = api("--json", "events", deployment_id).json()["items"]
     assert events[0]["type"] == "created" and events[-1]["type"] == "completed"
@@ -119,7 +129,7 @@ def test_deploy_wait_in_json_mode_prints_only_the_final_deployment(api, operator
     result = api("--json", "deploy", write_intent(tmp_path, three_cloud_intent("quiet")), "--wait", *FAST)
     assert result.code == 0 and result.err == ""
     final = result.json()
-    assert final["status"] == "completed" and {s["status"] for s in final["step_results"]} == {"succeeded"}
+    assert final["status"] == "completed" and final["steps"]["by_status"] == {"succeeded": 4}
 
 
 def test_approval_flow_with_approve(api, tenant, tmp_path):

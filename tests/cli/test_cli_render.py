@@ -55,16 +55,24 @@ def test_wide_adds_full_ids_providers_and_resources():
 
 def _deployment(status: str, results: list[dict], **extra) -> dict:
     steps = [{"step_id": r["step_id"], "action": "create", "resource_identifier": f"aws/r/{r['step_id']}",
-              "wave": i} for i, r in enumerate(results)]
-    return {"id": "d", "name": "web", "status": status, "progress_percentage": 67.0, "step_results": results,
-            "plan": {"steps": steps, "waves": [[s["step_id"]] for s in steps], "step_count": len(steps)}, **extra}
+              "wave": i, **r} for i, r in enumerate(results)]
+    counts = {"total": len(steps), "by_status": {}, "by_action": {"create": len(steps)}, "wave_count": len(steps),
+              "applied": sum(1 for s in steps if s["status"] == "succeeded" or s.get("rolled_back")),
+              "rolled_back": sum(1 for s in steps if s.get("rolled_back")), "current_wave": None}
+    for s in steps:
+        counts["by_status"][s["status"]] = counts["by_status"].get(s["status"], 0) + 1
+    return {"id": "d", "name": "web", "status": status, "progress_percentage": 67.0, "steps": counts,
+            "plan": {"step_count": len(steps), "wave_count": len(steps)}, "_page": {"items": steps}, **extra}
 
 
 def test_waves_are_numbered_from_1_in_the_plan_and_the_progress():
-    d = _deployment("executing", [{"step_id": "s1", "status": "succeeded"}, {"step_id": "s2", "status": "running"}])
-    progress = _text(render.progress_view(d), width=120)
-    assert "wave 1" in progress and "wave 2" in progress and "wave 0" not in progress
-    table = _text(render.plan_steps_table(d["plan"]), width=120)
+    d = _deployment("executing", [{"step_id": "s1", "status": "succeeded"}, {"step_id": "s2", "status": "running"}],
+                    )
+    d["steps"]["current_wave"] = 1
+    progress = _text(render.progress_view(d, d["_page"]), width=120)
+    assert "wave 2 of 2" in progress and "wave 0" not in progress
+    assert [line.split()[2] for line in progress.splitlines() if line.split()[0] in {"s1", "s2"}] == ["1", "2"]
+    table = _text(render.plan_steps_table(d["_page"]["items"]), width=120)
     rows = [line.split() for line in table.splitlines()]
     assert [row[1] for row in rows if row and row[0] in {"s1", "s2"}] == ["1", "2"]
 
@@ -75,6 +83,17 @@ def test_a_rolled_back_run_says_what_was_undone_not_a_percentage():
                                     {"step_id": "s3", "status": "failed", "rolled_back": False}])
     header = _text(render.deployment_header(d), width=120)
     assert "undid 2 of 2 applied steps" in header and "%" not in header
+
+
+def test_lists_the_server_cut_end_with_how_many_more():
+    plan = {"step_count": 10_000, "wave_count": 3, "policy": {"violations": [
+        {"rule_id": "r", "message": "m", "resource_identifier": f"aws/r/{i}"} for i in range(20)]},
+        "policy_results": [{"policy": "tags", "enforcement": "advisory", "result": "advisory",
+                            "resources": ["a", "b", "c", "d"], "resource_count": 9000}],
+        "totals": {"violations": 9000, "policy_results": 1}}
+    text = _text(render.plan_summary(plan, {"by_action": {"create": 10_000}}), width=120)
+    assert "10000 steps (10000 create) in 3 waves" in text
+    assert "... and 8980 more violations" in text and "(a, b, c and 8997 more)" in text
 
 
 @pytest.mark.parametrize("decision", ["approved", "rejected"])

@@ -333,7 +333,7 @@ def test_task_samples_take_a_deployment_from_its_plan_to_completed_and_back_to_r
     assert planned["plan_id"] == stored["plan"]["plan_id"] and planned["blocked"] is False
     assert planned["requires_approval"] is True and planned["rollback_on_failure"] is True
     # A small plan: one stage per wave, one step per batch (the state carries batch numbers, never step ids).
-    assert len(planned["stages"]) == len(stored["plan"]["waves"]) and planned["max_concurrency"] >= 1
+    assert len(planned["stages"]) == stored["plan"]["wave_count"] and planned["max_concurrency"] >= 1
     # A person approves; the stopped execution ignores it, so nothing runs but what this test invokes.
     assert api.call("POST", f"/api/v1/deployments/{deployment['id']}/approve").status == 200
     assert wait_execution_ended(local_cloud, deployment) == "ABORTED"
@@ -366,7 +366,8 @@ def test_task_samples_take_a_deployment_from_its_plan_to_completed_and_back_to_r
     assert api.resources(deployment["id"]) == []
     assert run("finalize_rolled_back.json") == {"status": "rolled_back"}
     undone = api.get(deployment["id"])
-    assert undone["status"] == "rolled_back" and all(s["rolled_back"] for s in undone["step_results"])
+    assert undone["status"] == "rolled_back" and undone["steps"]["rolled_back"] == undone["steps"]["total"] == 2
+    assert all(s["rolled_back"] for s in api.steps(deployment["id"]))
 
 
 @exercises("finalize_failed.json")
@@ -607,19 +608,26 @@ def test_create_sample_starts_a_deployment_once_per_idempotency_key_and_list_sam
     assert world.id("completed") in {d["id"] for d in listed.body["items"]}
 
 
-@exercises("api/deployments_get.json", "api/deployments_events.json", "api/deployments_terraform.json")
+@exercises("api/deployments_get.json", "api/deployments_events.json", "api/deployments_terraform.json",
+           "api/deployments_steps.json")
 def test_read_samples_return_a_real_deployment_and_404_for_the_samples_own_id(world: World, functions: Functions):
     ids = {SAMPLE_DEPLOYMENT: world.id("completed")}
     got = call_api(functions, api_event("api/deployments_get.json", world.operator, ids=ids))
     assert got.status == 200 and got.body["id"] == world.id("completed") and got.body["status"] == "completed"
     assert got.body["plan"]["step_count"] == 2 and "approval_task_token" not in json.dumps(got.body)
+    # Called on API Gateway's own endpoint (stage "dev"), the links keep the stage, as Location does.
+    assert got.body["links"]["steps"] == f"/dev/api/v1/deployments/{world.id('completed')}/steps"
+    steps = call_api(functions, api_event("api/deployments_steps.json", world.operator, ids=ids))
+    assert steps.status == 200 and [s["status"] for s in steps.body["items"]] == ["succeeded"]
+    assert steps.body["items"][0]["step_id"] == "s1" and steps.body["next_cursor"]
     events = call_api(functions, api_event("api/deployments_events.json", world.operator, ids=ids))
     assert events.status == 200
     types = [e["type"] for e in events.body["items"]]
     assert types[0] == "created" and types[-1] == "completed"
     terraform = call_api(functions, api_event("api/deployments_terraform.json", world.operator, ids=ids))
     assert terraform.status == 200 and list(terraform.body) == ["aws"]
-    for name in ("api/deployments_get.json", "api/deployments_events.json", "api/deployments_terraform.json"):
+    for name in ("api/deployments_get.json", "api/deployments_events.json", "api/deployments_terraform.json",
+                 "api/deployments_steps.json"):
         unknown = call_api(functions, api_event(name, world.operator))  # the sample's id exists nowhere
         assert unknown.status == 404 and unknown.body["code"] == "not_found", (name, unknown.body)
 

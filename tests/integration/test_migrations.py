@@ -150,3 +150,46 @@ def test_waiting_for_the_migration_lock_is_bounded(empty_database_url: str):
         with pytest.raises(MigrationError, match="migration lock"):
             apply_migrations(empty_database_url, lock_timeout_seconds=0.3)
         assert time.monotonic() - started < 5
+
+
+def test_step_pages_migration_copies_what_the_plan_says_of_each_existing_step(empty_database_url: str,
+                                                                              migrations_copy: Path):
+    from psycopg.types.json import Jsonb
+
+    from orchestrator.domain.intent import validate_intent
+    from orchestrator.planning import build_plan
+
+    step_pages = migrations_copy / "0008_step_pages.sql"
+    text = step_pages.read_text()
+    step_pages.unlink()
+    apply_migrations(empty_database_url, directory=migrations_copy)
+    intent = validate_intent({"name": "old", "description": "before 0008", "target_providers": ["aws"],
+                              "environment": "staging", "resources": [
+        {"resource_type": "network", "provider": "aws", "region": "eu-west-1", "name": "net"},
+        {"resource_type": "queue", "provider": "aws", "region": "eu-west-1", "name": "jobs",
+         "dependencies": ["aws/eu-west-1/network/net"]}]})
+    deployment_id = "00000000-0000-4000-8000-000000000001"
+    plan = build_plan(intent, deployment_id=deployment_id)
+    with psycopg.connect(empty_database_url, autocommit=True) as conn:
+        conn.execute("""INSERT INTO deployments (id, tenant_id, name, environment, strategy, status, intent, plan,
+                                                 initiated_by)
+                        VALUES (%s, 't1', 'old', 'staging', 'rolling', 'planned', %s, %s, 'ann')""",
+                     (deployment_id, Jsonb(intent.model_dump(mode="json")), Jsonb(plan.model_dump(mode="json"))))
+        for step in plan.steps:
+            conn.execute("""INSERT INTO deployment_steps (deployment_id, step_id, tenant_id, wave, name, action,
+                                resource_identifier, provider, resource_type, status, idempotency_key, resource)
+                            VALUES (%s, %s, 't1', %s, %s, %s, %s, 'aws', %s, 'pending', %s, '{}')""",
+                         (deployment_id, step.step_id, step.wave, step.name, step.action.value,
+                          step.resource_identifier, step.resource_type, step.idempotency_key))
+    step_pages.write_text(text)
+    assert apply_migrations(empty_database_url, directory=migrations_copy) == ["0008"]
+    with psycopg.connect(empty_database_url) as conn:
+        planned = dict(conn.execute("SELECT step_id, planned FROM deployment_steps").fetchall())
+        indexes = {name for (name,) in conn.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'deployment_steps'").fetchall()}
+    assert planned == {s.step_id: {"region": "eu-west-1", "dependencies": s.dependencies,
+                                   "estimated_duration_seconds": s.estimated_duration_seconds,
+                                   "monthly_cost": s.monthly_cost, "changed_paths": [], "owner_stack": None}
+                       for s in plan.steps}
+    assert planned["s2"]["dependencies"] == ["s1"]
+    assert "deployment_steps_order_idx" in indexes and "deployment_steps_wave_idx" not in indexes

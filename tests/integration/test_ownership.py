@@ -100,7 +100,7 @@ def test_a_second_run_of_a_stack_updates_in_place_and_destroys_what_its_intent_d
     second = operator.deploy(one_resource("shop", queue("orders", tier="gold"), queue("invoices")))
     done = operator.wait_for(second["id"], TERMINAL)
     assert done["status"] == "completed", done["error_message"]
-    actions = {s["resource_identifier"]: s["action"] for s in done["plan"]["steps"]}
+    actions = {s["resource_identifier"]: s["action"] for s in operator.steps(second["id"])}
     assert actions == {"aws/us-east-1/queue/orders": "update", "aws/us-east-1/queue/invoices": "create",
                        "aws/us-east-1/queue/emails": "destroy"}
     now = inventory(operator)

@@ -61,7 +61,8 @@ def test_advisory_soft_mandatory_and_mandatory_policies_each_decide_their_plans(
     assert advisory["status"] == "completed"
     assert results(advisory)["cost-center-tag"] == {
         "policy": "cost-center-tag", "policy_id": results(advisory)["cost-center-tag"]["policy_id"],
-        "enforcement": "advisory", "result": "advisory", "resources": ["aws/us-east-1/queue/adv-q"]}
+        "enforcement": "advisory", "result": "advisory", "resources": ["aws/us-east-1/queue/adv-q"],
+        "resource_count": 1}
     assert results(advisory)["small-queues"]["result"] == "passed"
     assert results(advisory)["us-east-only"]["result"] == "passed"
 

@@ -22,8 +22,9 @@ def test_auto_approved_deployment_completes_and_creates_the_resources(operator: 
     done = operator.wait_for(created["id"], {"completed", "failed", "rolled_back"})
     assert done["status"] == "completed", done
     assert done["progress_percentage"] == 100.0
-    assert done["plan"]["step_count"] == 3 and len(done["plan"]["waves"]) == 3
-    assert {r["status"] for r in done["step_results"]} == {"succeeded"}
+    assert done["plan"]["step_count"] == 3 and done["plan"]["wave_count"] == 3
+    assert done["steps"]["by_status"] == {"succeeded": 3}
+    assert [s["status"] for s in operator.steps(created["id"])] == ["succeeded"] * 3
     resources = operator.resources(created["id"])
     assert sorted(r["resource_identifier"] for r in resources) == [
         "aws/us-east-1/compute/app", "aws/us-east-1/network/vpc", "gcp/us-central1/database/db"]
@@ -99,7 +100,7 @@ def test_apply_failure_rolls_back_and_leaves_the_inventory_as_before(operator: A
     done = operator.wait_for(created["id"], {"rolled_back", "failed", "completed"}, timeout=60)
     assert done["status"] == "rolled_back", done
     assert "ApplyFailed" in done["error_message"]
-    app = next(s for s in done["step_results"] if s["resource_identifier"] == "aws/us-east-1/compute/app")
+    app = next(s for s in operator.steps(created["id"]) if s["resource_identifier"] == "aws/us-east-1/compute/app")
     assert app["status"] == "failed" and app["attempt_number"] == 3
     assert {r["resource_identifier"]: r for r in operator.resources()} == before
     types = _event_types(operator, created["id"])
@@ -112,7 +113,8 @@ def test_fail_once_then_succeed_records_attempt_two_and_one_resource(operator: A
     created = operator.deploy(flaky)
     done = operator.wait_for(created["id"], {"completed", "rolled_back", "failed"})
     assert done["status"] == "completed"
-    db_step = next(s for s in done["step_results"] if s["resource_identifier"] == "gcp/us-central1/database/db")
+    db_step = next(s for s in operator.steps(created["id"])
+                   if s["resource_identifier"] == "gcp/us-central1/database/db")
     assert db_step["attempt_number"] == 2 and db_step["status"] == "succeeded"
     resources = [r for r in operator.resources(created["id"]) if r["resource_type"] == "database"]
     assert len(resources) == 1
@@ -126,7 +128,7 @@ def test_verify_failure_rolls_back_everything_applied(operator: Api):
     assert done["status"] == "rolled_back"
     assert "VerificationFailed" in done["error_message"]
     assert operator.resources(created["id"]) == []
-    assert all(s["rolled_back"] for s in done["step_results"] if s["status"] == "succeeded")
+    assert all(s["rolled_back"] for s in operator.steps(created["id"], status="succeeded"))
 
 
 def test_manual_rollback_of_a_completed_deployment_removes_its_resources(operator: Api):

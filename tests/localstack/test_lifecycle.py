@@ -83,7 +83,7 @@ def test_apply_failure_rolls_back_and_leaves_the_inventory_empty(operator: HttpA
     done = operator.wait_for(created["id"], SETTLED, timeout=240)
     assert done["status"] == "rolled_back", done
     assert "ApplyFailed" in done["error_message"]
-    app = next(s for s in done["step_results"] if s["resource_identifier"] == "aws/us-east-1/compute/app")
+    app = next(s for s in operator.steps(created["id"]) if s["resource_identifier"] == "aws/us-east-1/compute/app")
     assert app["status"] == "failed" and app["attempt_number"] == 3  # the state machine's Retry, on LocalStack
     assert operator.resources(created["id"]) == [] and operator.resources() == []
     counts = history_counts(created["execution_arn"])

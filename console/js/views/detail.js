@@ -8,22 +8,48 @@ import { deriveProgress } from "../progress.js";
 import { renderResourceGraph, resourceStatus, terraformBlocks } from "../resources.js";
 
 const APPROVERS = new Set(["admin", "operator"]);
+const STEP_STATUSES = ["pending", "queued", "acquired", "running", "succeeded", "failed", "retrying", "cancelled",
+  "timed_out"];
+const STEP_PAGE = 100;
+const AUDIT_SHOWN = 200; // the newest events drawn; the trail of a 10,000-step run holds more than a page wants
 let aslPromise;
 
-/** One deployment: summary, state machine graph, plan, step results and audit trail; live until it settles. */
+/**
+ * One deployment: summary, state machine graph, plan, a page of its steps and the audit trail; live until it settles.
+ * Whatever the deployment's size, a refresh reads the bounded summary, one page of steps and the new events only.
+ */
 export function detailView({ id, user }) {
   const sections = {
     summary: h("section", { class: "card summary", id: "summary", "aria-live": "polite" }),
     plan: h("section", { class: "card", id: "plan" }),
-    steps: h("section", { class: "card", id: "steps" }),
+    steps: h("div", { id: "steps-body" }),
     audit: h("section", { class: "card", id: "audit" }),
   };
+  // The page of steps shown: its filters, and the cursors of the pages before it (for Previous).
+  const paging = { status: "", wave: "", cursors: [""] };
+  let stepPage = { items: [], next_cursor: null };
+  const statusFilter = h("select", { id: "step-status", "aria-label": "Step status", onchange: () => filter() },
+    h("option", { value: "" }, "All statuses"), STEP_STATUSES.map((v) => h("option", { value: v }, v.replaceAll("_", " "))));
+  const waveFilter = h("input", { id: "step-wave", type: "number", min: 1, step: 1, placeholder: "All waves",
+    "aria-label": "Wave", class: "input--narrow", onchange: () => filter() });
+  const previous = h("button", { type: "button", class: "button button--small", id: "steps-previous",
+    onclick: () => turn(-1) }, "← Previous");
+  const next = h("button", { type: "button", class: "button button--small", id: "steps-next",
+    onclick: () => turn(1) }, "Next →");
+  const pageNote = h("span", { class: "muted small", id: "steps-page" });
+  const stepsCard = h("section", { class: "card", id: "steps" },
+    h("div", { class: "card__header" }, h("h2", {}, "Steps"),
+      h("span", { class: "muted small" }, "ExecuteWaves → ApplyStage → ApplyBatch")),
+    h("div", { class: "step-controls" }, statusFilter, waveFilter, previous, pageNote, next),
+    sections.steps);
+  // The audit trail is append-only: each refresh re-reads the page the last read ended in, and what follows.
+  const trail = { items: [], lastStart: 0, lastCursor: "" };
   const graph = h("div", { class: "graph-host", id: "graph" }, h("p", { class: "muted" }, "Loading the state machine…"));
   const graphCaption = h("p", { class: "muted small", id: "graph-caption" });
   const resourceHost = h("div", { class: "graph-host resource-host", id: "resource-graph" });
   const resourceDetail = h("div", { class: "resource-detail", id: "resource-detail", hidden: true });
   let terraformPromise;
-  const resources = renderResourceGraph(resourceHost, { onSelect: (step, result) => showResource(step, result) });
+  const resources = renderResourceGraph(resourceHost, { onSelect: (step) => showResource(step) });
   const live = h("span", { class: "live-note muted", id: "live-note" });
   const banner = h("p", { class: "banner banner--danger", role: "alert", id: "detail-error", hidden: true });
   const reason = h("textarea", { id: "reject-reason", name: "reason", rows: 4, maxlength: 1000, required: true,
@@ -47,12 +73,13 @@ export function detailView({ id, user }) {
       h("div", { class: "detail-main" },
         h("section", { class: "card graph-card", id: "resources" },
           h("div", { class: "card__header" }, h("h2", {}, "Resources"),
-            h("p", { class: "muted small" }, "By dependency wave; colours are the steps' status. Click one for its step and Terraform.")),
+            h("p", { class: "muted small" }, "The page of steps below, by dependency wave; colours are the steps' "
+              + "status. Click one for its step and Terraform.")),
           resourceHost, resourceDetail),
         h("section", { class: "card graph-card" },
           h("div", { class: "card__header" }, h("h2", {}, "Lifecycle"), graphCaption),
           graph)),
-      h("div", { class: "detail-side" }, sections.plan, sections.steps, sections.audit)),
+      h("div", { class: "detail-side" }, sections.plan, stepsCard, sections.audit)),
     dialog);
 
   let stopped = false;
@@ -72,12 +99,12 @@ export function detailView({ id, user }) {
   async function refresh() {
     clearTimeout(timer);
     try {
-      const current = await api.deployment(id);
-      const events = (await api.events(id)).items;
+      const [current, events, page] = await Promise.all([api.deployment(id), readEvents(), readSteps()]);
       if (stopped) return;
       deployment = current;
+      stepPage = page;
       banner.hidden = true;
-      await show(current, events);
+      await show(current, events, page);
     } catch (exc) {
       if (stopped) return;
       banner.textContent = exc.status === 404 ? "This deployment does not exist, or it belongs to another tenant."
@@ -93,12 +120,63 @@ export function detailView({ id, user }) {
     if (!stopped && !settled) timer = setTimeout(refresh, config.detailRefreshSeconds * 1000);
   }
 
-  async function showResource(step, result) {
-    const status = resourceStatus(step, result);
+  async function readEvents() {
+    const items = trail.items.slice(0, trail.lastStart);
+    let cursor = trail.lastCursor;
+    for (;;) {
+      const page = await api.events(id, { cursor });
+      if (!page.next_cursor) {
+        trail.lastStart = items.length;
+        trail.lastCursor = cursor;
+        items.push(...page.items);
+        trail.items = items;
+        return items;
+      }
+      items.push(...page.items);
+      cursor = page.next_cursor;
+    }
+  }
+
+  function readSteps() {
+    return api.steps(id, { status: paging.status, wave: paging.wave, limit: STEP_PAGE,
+      cursor: paging.cursors[paging.cursors.length - 1] });
+  }
+
+  function filter() {
+    const wave = Number.parseInt(waveFilter.value, 10);
+    paging.status = statusFilter.value;
+    paging.wave = Number.isInteger(wave) && wave >= 1 ? wave - 1 : ""; // people count waves from 1, the API from 0
+    paging.cursors = [""];
+    refresh();
+  }
+
+  function turn(direction) {
+    if (direction > 0 && stepPage.next_cursor) paging.cursors.push(stepPage.next_cursor);
+    else if (direction < 0 && paging.cursors.length > 1) paging.cursors.pop();
+    else return;
+    refresh();
+  }
+
+  function showPaging(d, page) {
+    const index = paging.cursors.length - 1;
+    const first = index * STEP_PAGE + 1;
+    const counts = d.steps || {};
+    const total = paging.wave !== "" ? null
+      : paging.status ? (counts.by_status || {})[paging.status] || 0 : counts.total || 0;
+    pageNote.textContent = page.items.length
+      ? `${first.toLocaleString()}–${(first + page.items.length - 1).toLocaleString()}`
+        + (total != null ? ` of ${total.toLocaleString()}` : "")
+      : "No step";
+    previous.disabled = index === 0;
+    next.disabled = !page.next_cursor;
+  }
+
+  async function showResource(step) {
+    const status = resourceStatus(step);
     const rows = [
       ["Resource", step.resource_identifier], ["Action", step.action], ["Wave", step.wave + 1], ["Status", status],
-      ["Attempts", result?.attempt_number ?? "-"],
-      ["Duration", result?.duration_seconds != null ? formatDuration(result.duration_seconds) : "-"],
+      ["Attempts", step.attempt_number || "-"],
+      ["Duration", step.duration_seconds != null ? formatDuration(step.duration_seconds) : "-"],
       ["Changed", (step.changed_paths || []).join(", ") || "-"],
       ["Depends on", (step.dependencies || []).join(", ") || "-"],
     ];
@@ -106,7 +184,7 @@ export function detailView({ id, user }) {
     resourceDetail.replaceChildren(
       h("h3", { id: "resource-detail-title" }, step.resource_identifier),
       h("dl", { class: "meta" }, ...rows.map(([label, value]) => meta(label, String(value)))),
-      result?.error_message ? h("p", { class: "banner banner--danger" }, result.error_message) : null,
+      step.error_message ? h("p", { class: "banner banner--danger" }, step.error_message) : null,
       terraform);
     resourceDetail.hidden = false;
     try {
@@ -119,12 +197,15 @@ export function detailView({ id, user }) {
     }
   }
 
-  async function show(d, events) {
-    resources.update(d);
+  async function show(d, events, page) {
     renderIfChanged("summary", [d, user.role, acting], () => summary(d));
     renderIfChanged("plan", d.plan, () => planSection(d.plan));
-    renderIfChanged("steps", [d.plan, d.step_results], () => stepsSection(d));
-    renderIfChanged("audit", events, () => auditSection(events));
+    renderIfChanged("steps", [d.plan, page], () => {
+      resources.update(page.items);
+      return stepsSection(d, page);
+    });
+    showPaging(d, page);
+    renderIfChanged("audit", [events.length, events[events.length - 1]], () => auditSection(events));
     const progress = deriveProgress(d, events);
     graphCaption.textContent = progress.mode === "rollback"
       ? "Latest execution: a requested rollback. Colours come from the status and the audit trail."
@@ -238,13 +319,13 @@ export function detailView({ id, user }) {
 /** For a run rolling back or rolled back: how many applied steps were undone, as a sentence. */
 export function undoSummary(d) {
   if (d.status !== "rolling_back" && d.status !== "rolled_back") return null;
-  const applied = (d.step_results || []).filter((r) => r.action !== "no-op" && (r.status === "succeeded" || r.rolled_back));
-  const undone = applied.filter((r) => r.rolled_back).length;
-  const text = applied.length === 0
+  const applied = (d.steps || {}).applied || 0;
+  const undone = (d.steps || {}).rolled_back || 0;
+  const text = applied === 0
     ? "nothing had been applied: nothing to undo"
-    : `undid ${undone} of ${applied.length} applied step${applied.length === 1 ? "" : "s"}`
+    : `undid ${undone} of ${applied} applied step${applied === 1 ? "" : "s"}`
       + (d.status === "rolling_back" ? " so far" : "");
-  return { applied: applied.length, undone, text };
+  return { applied, undone, text };
 }
 
 function meta(label, ...value) {
@@ -260,12 +341,18 @@ function planSection(plan) {
   ];
   const results = plan.policy_results || [];
   const radius = plan.blast_radius || [];
+  const totals = plan.totals || {};
+  // The summary lists at most 20 of each; say how many more there are.
+  const more = (name, shown, noun) => (totals[name] > shown
+    ? h("p", { class: "muted small more-note" }, `… and ${(totals[name] - shown).toLocaleString()} more ${noun}`) : null);
+  const kinds = ["violations", "overridable", "warnings"];
+  const hiddenFindings = kinds.reduce((n, k) => n + Math.max(0, (totals[k] || 0) - (plan.policy[k] || []).length), 0);
   return [
     h("div", { class: "card__header" }, h("h2", {}, "Plan"),
       h("span", { class: "mono muted small", title: plan.plan_id }, plan.plan_id.slice(0, 8))),
     h("div", { class: "stats" },
       stat("Steps", plan.step_count),
-      stat("Waves", plan.waves.length),
+      stat("Waves", plan.wave_count),
       stat("Est. duration", formatDuration(plan.estimated_total_duration_seconds)),
       stat("Monthly cost", formatMoney(plan.estimated_monthly_cost)),
       stat("Risk", h("span", { class: `risk risk--${plan.risk_assessment}` }, plan.risk_assessment))),
@@ -279,11 +366,15 @@ function planSection(plan) {
         f.resource_identifier ? h("span", { class: "mono small" }, ` (${f.resource_identifier})`) : null,
         f.note || null)))
       : h("p", { class: "muted small" }, "Policy: no findings."),
+    hiddenFindings ? h("p", { class: "muted small more-note" }, `… and ${hiddenFindings.toLocaleString()} more findings`)
+      : null,
     results.length
       ? h("ul", { class: "plain-list small", id: "policy-results" }, results.map((r) => h("li", {},
         h("strong", {}, r.policy), ` (${r.enforcement}): ${r.result}`,
-        r.resources.length ? h("span", { class: "mono" }, ` ${r.resources.slice(0, 3).join(", ")}`) : null)))
+        r.resources.length ? h("span", { class: "mono" }, ` ${r.resources.slice(0, 3).join(", ")}`) : null,
+        r.resource_count > 3 ? h("span", { class: "muted" }, ` and ${(r.resource_count - 3).toLocaleString()} more`) : null)))
       : null,
+    more("policy_results", results.length, "policies"),
     radius.length
       ? h("details", { class: "reasoning", id: "blast-radius" },
         h("summary", {}, `Blast radius: ${radius.length} changed resource${radius.length === 1 ? "" : "s"} `
@@ -292,7 +383,8 @@ function planSection(plan) {
           h("span", { class: "mono" }, `${e.action} ${e.resource}`),
           `: ${e.counts.total} dependent${e.counts.total === 1 ? "" : "s"} (`,
           Object.entries({ ...e.counts.by_provider, ...e.counts.by_environment }).map(([k, v]) => `${k} ${v}`)
-            .join(", "), ") ", h("span", { class: "mono muted" }, e.dependents.join(", "))))))
+            .join(", "), ") ", h("span", { class: "mono muted" }, e.dependents.join(", ")))),
+          more("blast_radius", radius.length, "changed resources with dependents")))
       : null,
     plan.reasoning ? h("details", { class: "reasoning" }, h("summary", {}, "Planner's reasoning"),
       h("p", {}, plan.reasoning)) : null,
@@ -308,32 +400,30 @@ function breakable(identifier) {
   return String(identifier).split("/").flatMap((part, i) => (i ? ["/", h("wbr"), part] : [part]));
 }
 
-function stepsSection(d) {
-  const header = h("div", { class: "card__header" }, h("h2", {}, "Steps"),
-    h("span", { class: "muted small" }, "ExecuteWaves → ApplyStage → ApplyBatch"));
-  if (!d.plan) return [header, h("p", { class: "muted" }, "The steps appear once the plan exists.")];
-  const results = new Map((d.step_results || []).map((r) => [r.step_id, r]));
+/** One page of GET /deployments/{id}/steps as a table, grouped under its waves. */
+function stepsSection(d, page) {
+  if (!d.plan) return [h("p", { class: "muted" }, "The steps appear once the plan exists.")];
+  if (!page.items.length) return [h("p", { class: "muted", id: "steps-empty" }, "No step matches these filters.")];
   const rows = [];
-  d.plan.waves.forEach((wave, index) => {
-    rows.push(h("tr", { class: "wave-row" }, h("th", { colspan: 5 }, `Wave ${index + 1}`,
-      h("span", { class: "muted" }, ` · ${wave.length} step${wave.length === 1 ? "" : "s"}`))));
-    for (const stepId of wave) {
-      const step = d.plan.steps.find((s) => s.step_id === stepId) || { step_id: stepId, resource_identifier: stepId };
-      const result = results.get(stepId);
-      const status = result ? result.status : "pending";
-      rows.push(h("tr", { "data-step": stepId, "data-status": status },
-        h("td", {}, h("div", { class: "mono small identifier" }, breakable(step.resource_identifier)),
-          result && result.error_message ? h("div", { class: "step-error small" }, result.error_message) : null,
-          result && result.provider_resource_id
-            ? h("div", { class: "muted small ellipsis mono", title: result.provider_resource_id }, result.provider_resource_id)
-            : null),
-        h("td", {}, h("span", { class: `chip chip--action-${step.action}` }, step.action || "–")),
-        h("td", {}, badge(status), result && result.rolled_back ? h("span", { class: "badge badge--purple" }, "undone") : null),
-        h("td", { class: "numeric", title: "attempt" }, result ? result.attempt_number : "–"),
-        h("td", { class: "numeric" }, result ? formatDuration(result.duration_seconds) : "–")));
+  let wave = null;
+  for (const step of page.items) {
+    if (step.wave !== wave) {
+      wave = step.wave;
+      rows.push(h("tr", { class: "wave-row" }, h("th", { colspan: 5 }, `Wave ${wave + 1}`)));
     }
-  });
-  return [header, h("div", { class: "table-scroll" }, h("table", { class: "table table--compact", id: "step-results" },
+    const attempted = step.attempt_number > 0;
+    rows.push(h("tr", { "data-step": step.step_id, "data-status": step.status },
+      h("td", {}, h("div", { class: "mono small identifier" }, breakable(step.resource_identifier)),
+        step.error_message ? h("div", { class: "step-error small" }, step.error_message) : null,
+        step.provider_resource_id
+          ? h("div", { class: "muted small ellipsis mono", title: step.provider_resource_id }, step.provider_resource_id)
+          : null),
+      h("td", {}, h("span", { class: `chip chip--action-${step.action}` }, step.action || "–")),
+      h("td", {}, badge(step.status), step.rolled_back ? h("span", { class: "badge badge--purple" }, "undone") : null),
+      h("td", { class: "numeric", title: "attempt" }, attempted ? step.attempt_number : "–"),
+      h("td", { class: "numeric" }, attempted ? formatDuration(step.duration_seconds) : "–")));
+  }
+  return [h("div", { class: "table-scroll" }, h("table", { class: "table table--compact", id: "step-results" },
     h("colgroup", {}, ["resource", "action", "status", "attempt", "duration"]
       .map((name) => h("col", { class: `col-${name}` }))),
     h("thead", {}, h("tr", {}, ["Resource", "Action", "Status", "Attempt", "Duration"]
@@ -364,7 +454,7 @@ function describe(detail) {
 }
 
 function auditSection(events) {
-  const items = [...events].reverse().map((e) => {
+  const items = events.slice(-AUDIT_SHOWN).reverse().map((e) => {
     const { text, error } = describe(e.detail);
     return h("li", { class: "timeline__item", "data-type": e.type },
       h("span", { class: `timeline__dot timeline__dot--${EVENT_TONE[e.type] || "neutral"}` }),
@@ -379,7 +469,8 @@ function auditSection(events) {
   });
   return [
     h("div", { class: "card__header" }, h("h2", {}, "Audit trail"),
-      h("span", { class: "muted small" }, `${events.length} event${events.length === 1 ? "" : "s"}, newest first`)),
+      h("span", { class: "muted small" }, `${events.length.toLocaleString()} event${events.length === 1 ? "" : "s"}, `
+        + (events.length > AUDIT_SHOWN ? `the newest ${AUDIT_SHOWN} shown` : "newest first"))),
     items.length ? h("ol", { class: "timeline" }, items) : h("p", { class: "muted" }, "No event yet."),
   ];
 }

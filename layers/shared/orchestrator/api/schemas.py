@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..domain.lifecycle import DeploymentStatus
+from ..domain.steps import StepStatus
 from ..domain.users import Role
 
 # Each documented error status, with when it happens (the same words serve every route).
@@ -115,20 +116,33 @@ class UserOut(_Out):
     is_active: bool
 
 
-class PlanStepOut(_Out):
+class StepOut(_Out):
     step_id: str
     name: str
     action: str
+    wave: int = Field(description="0-based: the first wave is 0")
     provider: str
+    region: str
     resource_type: str
     resource_identifier: str
-    dependencies: list[str]
-    estimated_duration_seconds: int
-    wave: int
+    dependencies: list[str] = Field(description="Ids of the steps this one waits for")
+    estimated_duration_seconds: int | None
+    monthly_cost: float | None
     changed_paths: list[str]
-    monthly_cost: float
-    region: str
     owner_stack: str | None = Field(description="The stack that owned the live resource when the plan was made")
+    status: StepStatus
+    attempt_number: int
+    provider_resource_id: str | None
+    error_message: str | None
+    started_at: str | None
+    finished_at: str | None
+    duration_seconds: float | None
+    rolled_back: bool
+
+
+class StepPage(_Out):
+    items: list[StepOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
 
 
 class PolicyResultOut(_Out):
@@ -136,7 +150,8 @@ class PolicyResultOut(_Out):
     policy_id: str
     enforcement: str
     result: Literal["passed", "advisory", "soft_blocked", "blocked"]
-    resources: list[str]
+    resources: list[str] = Field(description="The first 10 resources it concerns")
+    resource_count: int = Field(description="How many resources it concerns")
 
 
 class BlastCountsOut(_Out):
@@ -152,12 +167,29 @@ class BlastRadiusOut(_Out):
     counts: BlastCountsOut
 
 
+class PolicyFindingOut(_Out):
+    rule_id: str
+    message: str
+    resource_identifier: str | None
+    severity: str
+
+
+class PolicyReportOut(_Out):
+    violations: list[PolicyFindingOut]
+    warnings: list[PolicyFindingOut]
+    overridable: list[PolicyFindingOut] = Field(description="Findings an admin may override")
+
+
+LISTS = "critical_path, policy_results, blast_radius, violations, warnings, overridable"
+
+
 class PlanOut(_Out):
+    """The plan's headline figures, bounded whatever its size: each list shows at most 20 entries."""
+
     plan_id: str
     step_count: int
-    waves: list[list[str]]
-    steps: list[PlanStepOut]
-    critical_path: list[str]
+    wave_count: int
+    critical_path: list[str] = Field(description="The slowest step of each wave (the first 20)")
     critical_path_seconds: int
     cost_breakdown: dict[str, float]
     blocked: bool
@@ -165,26 +197,32 @@ class PlanOut(_Out):
     estimated_monthly_cost: float
     risk_assessment: str
     risk_reasons: list[str]
-    policy: dict[str, Any]
+    policy: PolicyReportOut
     requires_approval: bool
     auto_approve_overridden: bool
     reasoning: str
     policy_results: list[PolicyResultOut] = Field(description="Every tenant policy that applies, with its result")
     blast_radius: list[BlastRadiusOut] = Field(description="What depends on each updated or destroyed resource")
     soft_blocked: bool = Field(description="Waits for an admin override (POST /deployments/{id}/override)")
+    totals: dict[str, int] = Field(description=f"The full length of each list ({LISTS})")
+    truncated: bool = Field(description="Some list holds fewer entries than its total")
 
 
-class StepResultOut(_Out):
-    step_id: str
-    status: str
-    attempt_number: int
-    provider_resource_id: str | None
-    error_message: str | None
-    duration_seconds: float | None
-    action: str
-    resource_identifier: str
-    wave: int
-    rolled_back: bool
+class StepCountsOut(_Out):
+    total: int
+    by_status: dict[str, int]
+    by_action: dict[str, int]
+    applied: int = Field(description="Steps (no-ops aside) whose change was made: succeeded, or undone since")
+    rolled_back: int = Field(description="Steps whose change a rollback undid")
+    wave_count: int
+    current_wave: int | None = Field(description="While executing: the first wave (0-based) with work not done")
+
+
+class DeploymentLinks(_Out):
+    self: str
+    steps: str = Field(description="GET: the steps, a page at a time")
+    events: str = Field(description="GET: the audit trail, a page at a time")
+    terraform: str
 
 
 class ApprovalOut(_Out):
@@ -216,10 +254,13 @@ class DeploymentSummaryOut(_Out):
 
 
 class DeploymentOut(DeploymentSummaryOut):
+    """Bounded whatever the deployment's size: its steps and events are collections (see `links`)."""
+
     progress_percentage: float
     plan: PlanOut | None
-    step_results: list[StepResultOut]
+    steps: StepCountsOut
     approval: ApprovalOut
+    links: DeploymentLinks
 
 
 class DeploymentPage(_Out):
@@ -241,6 +282,7 @@ class EventOut(_Out):
 
 class EventList(_Out):
     items: list[EventOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
 
 
 class ResourceOut(_Out):

@@ -7,68 +7,87 @@ from typing import Any
 from ..domain.lifecycle import Deployment, DeploymentStatus, DomainEvent
 from ..domain.notifications import Delivery, Destination
 from ..domain.resources import CloudResource
-from ..domain.steps import StepRun, StepStatus
+from ..domain.steps import StepStatus
 from ..domain.tokens import ApiToken
 from ..domain.users import User
 from ..drift.report import DriftReport
 from ..planning.freeze import FreezeWindow
-from ..planning.plan import Plan, StepAction
 from ..planning.policies import TenantPolicy
-from ..ports.repositories import DeploymentSummary
+from ..ports.repositories import DeploymentSummary, PlanHeadline, PlannedStep, StepCounts
+from ..usecases.deployments import Overview
+
+# How many resources each policy result names in a deployment's summary (resource_count has them all).
+NAMED_RESOURCES = 10
 
 
 def _time(value) -> str | None:
     return value.isoformat() if value else None
 
 
-def plan_view(plan: Plan) -> dict[str, Any]:
+def plan_view(plan: PlanHeadline, steps: StepCounts) -> dict[str, Any]:
+    """The plan's headline figures. Lists that grow with the deployment show their first entries; `totals` has
+    their full lengths and `truncated` is true when any list was cut (the steps collection has every step)."""
+    f, lists, totals = plan.figures, plan.lists, plan.totals
     return {
-        "plan_id": plan.plan_id,
-        "step_count": len(plan.steps),
-        "waves": plan.waves,
-        "steps": [{
-            "step_id": s.step_id, "name": s.name, "action": s.action.value, "provider": s.provider,
-            "resource_type": s.resource_type, "resource_identifier": s.resource_identifier,
-            "dependencies": s.dependencies, "estimated_duration_seconds": s.estimated_duration_seconds,
-            "wave": s.wave, "changed_paths": s.changed_paths, "monthly_cost": s.monthly_cost, "region": s.region,
-            "owner_stack": s.owner_stack,
-        } for s in plan.steps],
-        "critical_path": plan.critical_path,
-        "critical_path_seconds": plan.critical_path_seconds,
-        "cost_breakdown": plan.cost_breakdown,
-        "blocked": plan.blocked,
-        "estimated_total_duration_seconds": plan.estimated_total_duration_seconds,
-        "estimated_monthly_cost": plan.estimated_monthly_cost,
-        "risk_assessment": plan.risk_assessment.value,
-        "risk_reasons": plan.risk_reasons,
-        "policy": plan.policy.model_dump(mode="json"),
-        "requires_approval": plan.requires_approval,
-        "auto_approve_overridden": plan.auto_approve_overridden,
-        "reasoning": plan.reasoning,
-        "policy_results": plan.policy_results,
-        "blast_radius": plan.blast_radius,
-        "soft_blocked": plan.soft_blocked,
+        "plan_id": f["plan_id"],
+        "step_count": steps.total,
+        "wave_count": steps.wave_count,
+        "critical_path": lists["critical_path"],
+        "critical_path_seconds": f["critical_path_seconds"],
+        "cost_breakdown": f["cost_breakdown"],
+        "blocked": f["blocked"],
+        "estimated_total_duration_seconds": f["estimated_total_duration_seconds"],
+        "estimated_monthly_cost": f["estimated_monthly_cost"],
+        "risk_assessment": f["risk_assessment"],
+        "risk_reasons": f["risk_reasons"],
+        "policy": {kind: lists[kind] for kind in ("violations", "warnings", "overridable")},
+        "requires_approval": f["requires_approval"],
+        "auto_approve_overridden": f["auto_approve_overridden"],
+        "reasoning": f["reasoning"],
+        "policy_results": [{**result, "resources": result["resources"][:NAMED_RESOURCES],
+                            "resource_count": len(result["resources"])} for result in lists["policy_results"]],
+        "blast_radius": lists["blast_radius"],
+        "soft_blocked": f.get("soft_blocked", False),
+        "totals": totals,
+        "truncated": any(len(lists[name]) < n for name, n in totals.items())
+        or any(len(r["resources"]) > NAMED_RESOURCES for r in lists["policy_results"]),
     }
 
 
-def step_result_view(step: StepRun) -> dict[str, Any]:
+def step_view(row: PlannedStep) -> dict[str, Any]:
+    """One entry of GET /deployments/{id}/steps: what the plan said of the step, and how its run went."""
+    step, planned = row.run, row.planned
     return {
-        "step_id": step.step_id, "status": step.status.value, "attempt_number": step.attempt,
+        "step_id": step.step_id, "name": step.name, "action": step.action, "wave": step.wave,
+        "provider": row.provider, "region": planned.get("region", step.resource.get("region", "")),
+        "resource_type": row.resource_type, "resource_identifier": step.resource_identifier,
+        "dependencies": planned.get("dependencies", []),
+        "estimated_duration_seconds": planned.get("estimated_duration_seconds"),
+        "monthly_cost": planned.get("monthly_cost"), "changed_paths": planned.get("changed_paths", []),
+        "owner_stack": planned.get("owner_stack"),
+        "status": step.status.value, "attempt_number": step.attempt,
         "provider_resource_id": step.provider_resource_id, "error_message": step.error_message,
-        "duration_seconds": step.duration_seconds, "action": step.action,
-        "resource_identifier": step.resource_identifier, "wave": step.wave,
-        "rolled_back": step.undone_at is not None,
+        "started_at": _time(step.started_at), "finished_at": _time(step.finished_at),
+        "duration_seconds": step.duration_seconds, "rolled_back": step.undone_at is not None,
     }
 
 
-def progress(deployment: Deployment, steps: list[StepRun]) -> float:
+def step_counts_view(d: DeploymentSummary, counts: StepCounts) -> dict[str, Any]:
+    return {
+        "total": counts.total, "by_status": counts.by_status, "by_action": counts.by_action,
+        "applied": counts.applied, "rolled_back": counts.rolled_back, "wave_count": counts.wave_count,
+        # Waves are 0-based, as each step's `wave`.
+        "current_wave": counts.first_open_wave if d.status == DeploymentStatus.EXECUTING else None,
+    }
+
+
+def progress(deployment: DeploymentSummary, counts: StepCounts) -> float:
     if deployment.status == DeploymentStatus.COMPLETED:
         return 100.0
-    work = [s for s in steps if s.action != StepAction.NO_OP.value]
+    work = sum(counts.work_by_status.values())
     if not work:
         return 0.0
-    done = sum(1 for s in work if s.status == StepStatus.SUCCEEDED)
-    return round(100.0 * done / len(work), 1)
+    return round(100.0 * counts.work_by_status.get(StepStatus.SUCCEEDED.value, 0) / work, 1)
 
 
 def deployment_summary(d: Deployment | DeploymentSummary) -> dict[str, Any]:
@@ -81,13 +100,18 @@ def deployment_summary(d: Deployment | DeploymentSummary) -> dict[str, Any]:
     }
 
 
-def deployment_view(d: Deployment, plan: Plan | None, steps: list[StepRun]) -> dict[str, Any]:
-    approval = d.approval
+def deployment_view(o: Overview, stage: str = "") -> dict[str, Any]:
+    """GET /deployments/{id}: bounded whatever the deployment's size; its steps and events are collections, linked
+    by path (behind the `stage` path, if any, as Location)."""
+    d, approval = o.deployment.summary, o.deployment.approval
+    base = f"{stage}/api/v1/deployments/{d.id}"
     return {
         **deployment_summary(d),
-        "progress_percentage": progress(d, steps),
-        "plan": plan_view(plan) if plan else None,
-        "step_results": [step_result_view(s) for s in steps if s.status != StepStatus.PENDING or s.attempt],
+        "progress_percentage": progress(d, o.steps),
+        "plan": plan_view(o.plan, o.steps) if o.plan else None,
+        "steps": step_counts_view(d, o.steps),
+        "links": {"self": base, "steps": f"{base}/steps", "events": f"{base}/events",
+                  "terraform": f"{base}/terraform"},
         "approval": {
             "required": approval.required, "requested_at": _time(approval.requested_at),
             "decided_by": approval.decided_by, "decided_at": _time(approval.decided_at),

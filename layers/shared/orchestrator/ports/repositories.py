@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from ..domain.lifecycle import Deployment, DeploymentStatus, DomainEvent
+from ..domain.lifecycle import Approval, Deployment, DeploymentStatus, DomainEvent
 from ..domain.steps import StepRun
 from ..domain.users import User
 from ..drift.report import DriftReport
@@ -56,6 +56,18 @@ class DeploymentSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class DeploymentHead:
+    """A deployment without its intent's resources (up to 5,000 specs): what reads show and access checks need."""
+
+    summary: DeploymentSummary
+    approval: Approval
+
+    @classmethod
+    def of(cls, d: Deployment) -> DeploymentHead:
+        return cls(DeploymentSummary.of(d), d.approval)
+
+
+@dataclass(frozen=True, slots=True)
 class Claim:
     """A resource another in-flight deployment holds."""
 
@@ -71,6 +83,49 @@ class Page:
     total: int
 
 
+@dataclass(frozen=True, slots=True)
+class PlanHeadline:
+    """A plan without its steps and waves: what a deployment's summary shows. Each list that grows with the
+    deployment (`LISTED`) holds at most the limit asked for; `totals` says how long each one really is."""
+
+    LISTED = ("critical_path", "policy_results", "blast_radius", "violations", "warnings", "overridable")
+
+    figures: dict[str, Any]
+    lists: dict[str, list[Any]]
+    totals: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class StepCounts:
+    """A deployment's steps counted in the database (no step is loaded)."""
+
+    by_status: dict[str, int]
+    by_action: dict[str, int]
+    # Steps that change something (every action but no-op), by status: what progress is measured on.
+    work_by_status: dict[str, int]
+    # Work whose change was made (succeeded, or undone since) and how much of it a rollback undid.
+    applied: int
+    rolled_back: int
+    wave_count: int
+    # The first wave with work not yet succeeded; None when every such step succeeded.
+    first_open_wave: int | None
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_status.values())
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedStep:
+    """A row of a deployment's step list: the step's run record and what the plan said of it (region,
+    dependencies, estimated duration and cost, changed paths, owner stack)."""
+
+    run: StepRun
+    provider: str
+    resource_type: str
+    planned: dict[str, Any]
+
+
 class DeploymentRepository(Protocol):
     def add(self, deployment: Deployment, *, idempotency_key: str | None = None) -> Deployment:
         """Insert the deployment and its pending events. With an idempotency key already used by the tenant,
@@ -81,11 +136,19 @@ class DeploymentRepository(Protocol):
         """None when unknown or owned by another tenant (tenant_id None: any tenant, for the workflow)."""
         ...
 
+    def head(self, deployment_id: str, *, tenant_id: str) -> DeploymentHead | None:
+        """The deployment's summary and approval, without loading its intent; None as `get`."""
+        ...
+
     def status(self, deployment_id: str) -> DeploymentStatus | None:
         """Just the status: what a step task checks before touching the cloud (no intent is loaded)."""
         ...
 
     def get_plan(self, deployment_id: str) -> Plan | None: ...
+
+    def plan_headline(self, deployment_id: str, *, list_limit: int) -> PlanHeadline | None:
+        """The plan's figures without reading its steps: bounded whatever the plan's size."""
+        ...
 
     def list(self, tenant_id: str, *, status: DeploymentStatus | None = None, environment: str | None = None,
              limit: int = 50, offset: int = 0) -> Page: ...
@@ -112,6 +175,10 @@ class DeploymentRepository(Protocol):
 
     def events(self, deployment_id: str) -> list[DomainEvent]: ...
 
+    def event_page(self, deployment_id: str, *, after: int = 0, limit: int = 100) -> list[tuple[int, DomainEvent]]:
+        """(sequence, event) pairs oldest first: at most `limit`, those after the sequence `after`."""
+        ...
+
     def append_events(self, events: list[DomainEvent], tenant_id: str) -> None:
         """Audit events that change no deployment state (step results, verification)."""
         ...
@@ -135,9 +202,16 @@ class StepRepository(Protocol):
         """Record the rollback batch of each step about to be undone (step id -> batch)."""
         ...
 
-    def page(self, deployment_id: str, *, after: str | None = None, limit: int = 500) -> list[StepRun]:
+    def runs_after(self, deployment_id: str, *, after: str | None = None, limit: int = 500) -> list[StepRun]:
         """Up to `limit` of the deployment's steps with ids after `after`, in step id order (a scan's bounded read)."""
         ...
+
+    def page(self, deployment_id: str, *, after: tuple[int, str] | None = None, status: str | None = None,
+             wave: int | None = None, limit: int = 100) -> list[PlannedStep]:
+        """Up to `limit` steps in step order (wave, then position), those after the (wave, step_id) `after`."""
+        ...
+
+    def counts(self, deployment_id: str) -> StepCounts: ...
 
     def save(self, step: StepRun, *, lease: Lease | None = None) -> None:
         """Persist the step's status, attempt, result, timings. Under a lease, reject the write

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..domain.errors import NotFound, PermissionDenied
 from ..domain.lifecycle import Deployment
 from ..domain.users import Permission, User
-from ..ports.repositories import DeploymentRepository
+from ..ports.repositories import DeploymentHead, DeploymentRepository
 
 
 def require(user: User, permission: Permission) -> None:
@@ -21,3 +21,12 @@ def load_deployment(repo: DeploymentRepository, user: User, deployment_id: str, 
     if deployment is None:
         raise NotFound(f"deployment {deployment_id} not found")
     return deployment
+
+
+def load_head(repo: DeploymentRepository, user: User, deployment_id: str, permission: Permission) -> DeploymentHead:
+    """As `load_deployment`, without loading the intent: for reads, whatever the deployment's size."""
+    require(user, permission)
+    head = repo.head(deployment_id, tenant_id=user.tenant_id)
+    if head is None:
+        raise NotFound(f"deployment {deployment_id} not found")
+    return head

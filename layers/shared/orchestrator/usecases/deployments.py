@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from ..cloud.terraform import terraform_by_provider
 from ..domain.catalogue import Environment
-from ..domain.errors import ActionNotAllowed, DependencyUnavailable, PermissionDenied, PolicyBlocked
+from ..domain.errors import (
+    ActionNotAllowed,
+    DependencyUnavailable,
+    FieldError,
+    PermissionDenied,
+    PolicyBlocked,
+    ValidationFailed,
+)
 from ..domain.intent import DeploymentIntent, validate_intent
-from ..domain.lifecycle import TRANSITIONS, Deployment, DeploymentStatus, utcnow
+from ..domain.lifecycle import TRANSITIONS, Deployment, DeploymentStatus, DomainEvent, utcnow
+from ..domain.steps import StepStatus
 from ..domain.users import Permission, User
-from ..ports.repositories import Page
-from .access import load_deployment, require
+from ..ports.repositories import DeploymentHead, Page, PlanHeadline, PlannedStep, StepCounts
+from .access import load_deployment, load_head, require
 from .reconcile import execution_gone, restart_workflow
 from .requests import ApproveBody, RejectBody, parse
 from .services import Services
@@ -59,10 +71,6 @@ def _start(svc: Services, deployment: Deployment, actor: str, correlation_id: st
     return deployment
 
 
-def get_deployment(svc: Services, user: User, deployment_id: str) -> Deployment:
-    return load_deployment(svc.deployments, user, deployment_id, Permission.DEPLOYMENT_READ)
-
-
 def list_deployments(svc: Services, user: User, *, status: DeploymentStatus | None, environment: Environment | None,
                      limit: int, offset: int) -> Page:
     require(user, Permission.DEPLOYMENT_READ)
@@ -70,9 +78,76 @@ def list_deployments(svc: Services, user: User, *, status: DeploymentStatus | No
                                 limit=limit, offset=offset)
 
 
-def deployment_events(svc: Services, user: User, deployment_id: str):
-    load_deployment(svc.deployments, user, deployment_id, Permission.DEPLOYMENT_READ)
-    return svc.deployments.events(deployment_id)
+# How many entries each growing list of a deployment's summary shows (policy findings, blast radius, ...).
+SUMMARY_LIST_LIMIT = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """A deployment as its summary shows it: of bounded size whatever the number of its steps."""
+
+    deployment: DeploymentHead
+    plan: PlanHeadline | None
+    steps: StepCounts
+
+
+def overview_of(svc: Services, deployment: Deployment | DeploymentHead) -> Overview:
+    head = DeploymentHead.of(deployment) if isinstance(deployment, Deployment) else deployment
+    return Overview(head, svc.deployments.plan_headline(head.summary.id, list_limit=SUMMARY_LIST_LIMIT),
+                    svc.steps.counts(head.summary.id))
+
+
+def deployment_overview(svc: Services, user: User, deployment_id: str) -> Overview:
+    """What GET /deployments/{id} shows, read without loading the intent or any step."""
+    return overview_of(svc, load_head(svc.deployments, user, deployment_id, Permission.DEPLOYMENT_READ))
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """One page of a collection and the cursor of the next (None on the last page)."""
+
+    items: list[Any]
+    next_cursor: str | None
+
+
+def _encode(position: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(position, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str, shape: dict[str, type]) -> dict[str, Any]:
+    """A cursor this API handed out, or 422 on `cursor`: clients pass them back, never build them."""
+    try:
+        position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        position = None
+    if (not isinstance(position, dict) or set(position) != set(shape)
+            or not all(type(position[k]) is kind for k, kind in shape.items())):
+        raise ValidationFailed([FieldError(("query", "cursor"), "not a cursor from this collection: pass the "
+                                           "next_cursor of the previous page unchanged", "value_error")])
+    return position
+
+
+def step_page(svc: Services, user: User, deployment_id: str, *, status: StepStatus | None, wave: int | None,
+              limit: int, cursor: str | None) -> Chunk:
+    """A page of the deployment's steps in step order (wave, then position), optionally of one status or wave."""
+    after = _decode(cursor, {"w": int, "s": str}) if cursor else None
+    load_head(svc.deployments, user, deployment_id, Permission.DEPLOYMENT_READ)
+    rows: list[PlannedStep] = svc.steps.page(
+        deployment_id, after=(after["w"], after["s"]) if after else None,
+        status=status.value if status else None, wave=wave, limit=limit + 1)  # one more says whether a page follows
+    items = rows[:limit]
+    last = items[-1].run if len(rows) > limit else None
+    return Chunk(items, _encode({"w": last.wave, "s": last.step_id}) if last else None)
+
+
+def deployment_events(svc: Services, user: User, deployment_id: str, *, limit: int,
+                      cursor: str | None = None) -> Chunk:
+    """A page of the deployment's audit trail, oldest first."""
+    after = _decode(cursor, {"e": int})["e"] if cursor else 0
+    load_head(svc.deployments, user, deployment_id, Permission.DEPLOYMENT_READ)
+    rows = svc.deployments.event_page(deployment_id, after=after, limit=limit + 1)
+    items: list[DomainEvent] = [event for _, event in rows[:limit]]
+    return Chunk(items, _encode({"e": rows[limit - 1][0]}) if len(rows) > limit else None)
 
 
 def approve(svc: Services, user: User, deployment_id: str, payload: Any, *, correlation_id: str) -> Deployment:

@@ -61,7 +61,7 @@ def detect(svc: Services, deployment: Deployment, *, scan_type: str) -> DriftRep
     tenant, page_size = deployment.tenant_id, PAGE
     found = DriftScan(deployment_id=deployment.id, tenant_id=tenant, scan_type=scan_type)
     after = None
-    while page := svc.steps.page(deployment.id, after=after, limit=page_size):
+    while page := svc.steps.runs_after(deployment.id, after=after, limit=page_size):
         expected = _expected(deployment, page)
         found.compare(expected, svc.inventory.at(tenant, [r.identifier for r in expected]))
         if len(page) < page_size:

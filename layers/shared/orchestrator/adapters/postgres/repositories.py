@@ -21,7 +21,17 @@ from orchestrator.domain.users import Role, User
 from orchestrator.drift.report import DriftItem, DriftReport
 from orchestrator.planning.plan import Plan
 from orchestrator.ports.locks import Lease
-from orchestrator.ports.repositories import UNCHANGED, Claim, DeploymentSummary, Page, _Unchanged
+from orchestrator.ports.repositories import (
+    UNCHANGED,
+    Claim,
+    DeploymentHead,
+    DeploymentSummary,
+    Page,
+    PlanHeadline,
+    PlannedStep,
+    StepCounts,
+    _Unchanged,
+)
 
 from .fencing import check_lease
 from .pool import Database
@@ -62,16 +72,35 @@ _DEPLOYMENT_COLUMNS = """id::text, tenant_id, status, intent, plan_id, execution
     version, error_message, created_at, updated_at"""
 
 
+# A deployment's list row: its intent's figures are read in the database, never the intent itself.
+_SUMMARY_COLUMNS = """id::text, tenant_id, name, description, status, environment, strategy,
+    ARRAY(SELECT jsonb_array_elements_text(intent->'target_providers')) AS providers,
+    jsonb_array_length(intent->'resources') AS resource_count, initiated_by, execution_arn, error_message, created_at,
+    updated_at"""
+
+
+def _summary(r: dict[str, Any]) -> DeploymentSummary:
+    return DeploymentSummary(
+        id=r["id"], tenant_id=r["tenant_id"], name=r["name"], description=r["description"],
+        status=DeploymentStatus(r["status"]), environment=r["environment"], strategy=r["strategy"],
+        providers=r["providers"], resource_count=r["resource_count"], initiated_by=r["initiated_by"],
+        execution_arn=r["execution_arn"], error_message=r["error_message"], created_at=r["created_at"],
+        updated_at=r["updated_at"])
+
+
+def _approval(row: dict[str, Any]) -> Approval:
+    return Approval(required=row["approval_required"], requested_at=row["approval_requested_at"],
+                    decided_by=row["decided_by"], decided_at=row["decided_at"], comment=row["approval_comment"],
+                    overridden_by=row["overridden_by"], override_reason=row["override_reason"])
+
+
 def _deployment(row: dict[str, Any]) -> Deployment:
     return Deployment(
         id=row["id"], tenant_id=row["tenant_id"], initiated_by=row["initiated_by"],
         intent=DeploymentIntent.model_validate(row["intent"]), status=DeploymentStatus(row["status"]),
         version=row["version"], error_message=row["error_message"], plan_id=row["plan_id"],
         execution_arn=row["execution_arn"],
-        approval=Approval(required=row["approval_required"], requested_at=row["approval_requested_at"],
-                          decided_by=row["decided_by"], decided_at=row["decided_at"],
-                          comment=row["approval_comment"], overridden_by=row["overridden_by"],
-                          override_reason=row["override_reason"]),
+        approval=_approval(row),
         created_at=row["created_at"], updated_at=row["updated_at"],
     )
 
@@ -122,6 +151,16 @@ class PgDeploymentRepository:
             row = conn.cursor(row_factory=dict_row).execute(sql, args).fetchone()
         return _deployment(row) if row else None
 
+    def head(self, deployment_id: str, *, tenant_id: str) -> DeploymentHead | None:
+        if not is_uuid(deployment_id):
+            return None
+        with self._db.connection() as conn:
+            row = conn.cursor(row_factory=dict_row).execute(f"""
+                SELECT {_SUMMARY_COLUMNS}, approval_required, approval_requested_at, decided_by, decided_at,
+                       approval_comment, overridden_by, override_reason
+                FROM deployments WHERE id = %s AND tenant_id = %s""", (deployment_id, tenant_id)).fetchone()
+        return DeploymentHead(_summary(row), _approval(row)) if row else None
+
     def status(self, deployment_id: str) -> DeploymentStatus | None:
         if not is_uuid(deployment_id):
             return None
@@ -136,6 +175,26 @@ class PgDeploymentRepository:
             row = conn.execute("SELECT plan FROM deployments WHERE id = %s", (deployment_id,)).fetchone()
         return Plan.model_validate(row[0]) if row and row[0] else None
 
+    def plan_headline(self, deployment_id: str, *, list_limit: int) -> PlanHeadline | None:
+        if not is_uuid(deployment_id):
+            return None
+        # The plan document is read (detoasted) once, in the inner query, without its steps and waves; the outer one
+        # cuts each growing list there, so what crosses the wire is bounded whatever the plan's size.
+        paths = {name: f"$.policy.{name}" if name in ("violations", "warnings", "overridable") else f"$.{name}"
+                 for name in PlanHeadline.LISTED}
+        cut = ", ".join(f"jsonb_path_query_array(head, '{path}[0 to {list_limit - 1}]') AS \"{name}\", "
+                        f"jsonb_array_length(coalesce(jsonb_path_query_first(head, '{path}'), '[]')) AS \"n_{name}\""
+                        for name, path in paths.items())
+        with self._db.connection() as conn:
+            row = conn.cursor(row_factory=dict_row).execute(f"""
+                SELECT head - 'critical_path' - 'policy_results' - 'blast_radius' - 'policy' AS figures, {cut}
+                FROM (SELECT plan - 'steps' - 'waves' AS head FROM deployments WHERE id = %s AND plan IS NOT NULL
+                      OFFSET 0) AS p""", (deployment_id,)).fetchone()
+        if row is None:
+            return None
+        return PlanHeadline(figures=row["figures"], lists={name: row[name] for name in PlanHeadline.LISTED},
+                            totals={name: row[f"n_{name}"] for name in PlanHeadline.LISTED})
+
     def list(self, tenant_id: str, *, status: DeploymentStatus | None = None, environment: str | None = None,
              limit: int = 50, offset: int = 0) -> Page:
         where, args = ["tenant_id = %s"], [tenant_id]
@@ -149,23 +208,14 @@ class PgDeploymentRepository:
         with self._db.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
             rows = cur.execute(f"""
-                SELECT id::text, tenant_id, name, description, status, environment, strategy,
-                       ARRAY(SELECT jsonb_array_elements_text(intent->'target_providers')) AS providers,
-                       jsonb_array_length(intent->'resources') AS resource_count, initiated_by, execution_arn,
-                       error_message, created_at, updated_at, count(*) OVER () AS total
+                SELECT {_SUMMARY_COLUMNS}, count(*) OVER () AS total
                 FROM deployments WHERE {condition}
                 ORDER BY created_at DESC, id DESC LIMIT %s OFFSET %s""", (*args, limit, offset)).fetchall()
             if rows:
                 total = rows[0]["total"]
             else:  # past the last page: the window column has no row to ride on
                 total = cur.execute(f"SELECT count(*) AS n FROM deployments WHERE {condition}", args).fetchone()["n"]
-        items = [DeploymentSummary(
-            id=r["id"], tenant_id=r["tenant_id"], name=r["name"], description=r["description"],
-            status=DeploymentStatus(r["status"]), environment=r["environment"], strategy=r["strategy"],
-            providers=r["providers"], resource_count=r["resource_count"], initiated_by=r["initiated_by"],
-            execution_arn=r["execution_arn"], error_message=r["error_message"], created_at=r["created_at"],
-            updated_at=r["updated_at"]) for r in rows]
-        return Page(items=items, total=total)
+        return Page(items=[_summary(r) for r in rows], total=total)
 
     def save(self, deployment: Deployment, *, plan: Plan | None = None, steps: list[StepRun] | None = None,
              task_token: str | None | _Unchanged = UNCHANGED) -> Deployment:
@@ -209,7 +259,7 @@ class PgDeploymentRepository:
                     f"deployment {deployment.id} was changed by someone else (expected version {deployment.version})")
             if steps is not None:
                 conn.execute("DELETE FROM deployment_steps WHERE deployment_id = %s", (deployment.id,))
-                _insert_steps(conn, steps)
+                _insert_steps(conn, steps, plan)
         deployment.version, deployment.updated_at = row
         deployment.pull_events()
         return deployment
@@ -261,6 +311,17 @@ class PgDeploymentRepository:
                 FROM deployment_events WHERE deployment_id = %s ORDER BY id""", (deployment_id,)).fetchall()
         return [DomainEvent(**{**r, "correlation_id": r["correlation_id"] or ""}) for r in rows]
 
+    def event_page(self, deployment_id: str, *, after: int = 0, limit: int = 100) -> list[tuple[int, DomainEvent]]:
+        if not is_uuid(deployment_id):
+            return []
+        with self._db.connection() as conn:
+            rows = conn.cursor(row_factory=dict_row).execute("""
+                SELECT id AS sequence, type, deployment_id::text, at, actor, correlation_id, from_status, to_status,
+                       detail
+                FROM deployment_events WHERE deployment_id = %s AND id > %s ORDER BY id LIMIT %s""",
+                                                             (deployment_id, after, limit)).fetchall()
+        return [(r.pop("sequence"), DomainEvent(**{**r, "correlation_id": r["correlation_id"] or ""})) for r in rows]
+
     def append_events(self, events: list[DomainEvent], tenant_id: str) -> None:
         if not events:
             return
@@ -289,29 +350,48 @@ _STEP_COLUMNS = """deployment_id::text, step_id, tenant_id, wave, name, action, 
     undone_at, stack, batch, undo_batch"""
 
 
+# What a step list shows: not the resource spec, its inventory snapshot or the provider's result (JSON documents
+# that a page of 1,000 steps has no use for).
+_LISTED_STEP_COLUMNS = """deployment_id::text, step_id, tenant_id, wave, name, action, resource_identifier, status,
+    attempt, idempotency_key, provider_resource_id, error_message, started_at, finished_at, undone_at, stack,
+    provider, resource_type, planned"""
+
+
 def _step(row: dict[str, Any]) -> StepRun:
     return StepRun(**{**row, "status": StepStatus(row["status"])})
 
 
-def _insert_steps(conn: psycopg.Connection, steps: list[StepRun]) -> None:
+def _planned(plan: Plan | None) -> dict[str, dict[str, Any]]:
+    """What the plan says of each step that the step's row keeps for step lists (see migration 0008)."""
+    if plan is None:
+        return {}
+    return {s.step_id: {"region": s.region, "dependencies": s.dependencies,
+                        "estimated_duration_seconds": s.estimated_duration_seconds, "monthly_cost": s.monthly_cost,
+                        "changed_paths": s.changed_paths, "owner_stack": s.owner_stack} for s in plan.steps}
+
+
+def _insert_steps(conn: psycopg.Connection, steps: list[StepRun], plan: Plan | None) -> None:
     if not steps:
         return
+    planned = _planned(plan)
     rows = [{
         "step_id": s.step_id, "tenant_id": s.tenant_id, "wave": s.wave, "name": s.name, "action": s.action,
         "resource_identifier": s.resource_identifier, "provider": s.resource.get("provider", ""),
         "resource_type": s.resource.get("resource_type", ""), "status": s.status.value, "attempt": s.attempt,
         "idempotency_key": s.idempotency_key, "resource": s.resource, "before": s.before, "stack": s.stack,
         "batch": s.batch,
+        "planned": planned.get(s.step_id),
     } for s in steps]
     conn.execute("""
         INSERT INTO deployment_steps (deployment_id, step_id, tenant_id, wave, name, action, resource_identifier,
                                       provider, resource_type, status, attempt, idempotency_key, resource, before,
-                                      stack, batch)
+                                      stack, batch, planned)
         SELECT %s, r.step_id, r.tenant_id, r.wave, r.name, r.action, r.resource_identifier, r.provider,
-               r.resource_type, r.status, r.attempt, r.idempotency_key, r.resource, r.before, r.stack, r.batch
+               r.resource_type, r.status, r.attempt, r.idempotency_key, r.resource, r.before, r.stack, r.batch,
+               r.planned
         FROM jsonb_to_recordset(%s::jsonb) AS r(step_id text, tenant_id text, wave int, name text, action text,
              resource_identifier text, provider text, resource_type text, status text, attempt int,
-             idempotency_key text, resource jsonb, before jsonb, stack text, batch int)""",
+             idempotency_key text, resource jsonb, before jsonb, stack text, batch int, planned jsonb)""",
                  (steps[0].deployment_id, Jsonb(rows)))
 
 
@@ -354,7 +434,7 @@ class PgStepRepository:
                 WHERE s.deployment_id = %s AND s.step_id = a.step_id AND s.undo_batch IS DISTINCT FROM a.batch""",
                          (list(undo_batch), list(undo_batch.values()), deployment_id))
 
-    def page(self, deployment_id: str, *, after: str | None = None, limit: int = 500) -> list[StepRun]:
+    def runs_after(self, deployment_id: str, *, after: str | None = None, limit: int = 500) -> list[StepRun]:
         if not is_uuid(deployment_id):
             return []
         with self._db.connection() as conn:
@@ -362,6 +442,54 @@ class PgStepRepository:
                 f"SELECT {_STEP_COLUMNS} FROM deployment_steps WHERE deployment_id = %s AND step_id > %s "
                 "ORDER BY step_id LIMIT %s", (deployment_id, after or "", limit)).fetchall()
         return [_step(r) for r in rows]
+
+    def page(self, deployment_id: str, *, after: tuple[int, str] | None = None, status: str | None = None,
+             wave: int | None = None, limit: int = 100) -> list[PlannedStep]:
+        if not is_uuid(deployment_id):
+            return []
+        # Keyset on deployment_steps_order_idx: the same order as `list`, each page one index range.
+        where, args = ["deployment_id = %s"], [deployment_id]
+        if after is not None:
+            where.append("(wave, length(step_id), step_id) > (%s, length(%s), %s)")
+            args += [after[0], after[1], after[1]]
+        if status is not None:
+            where.append("status = %s")
+            args.append(status)
+        if wave is not None:
+            where.append("wave = %s")
+            args.append(wave)
+        with self._db.connection() as conn:
+            rows = conn.cursor(row_factory=dict_row).execute(
+                f"SELECT {_LISTED_STEP_COLUMNS} FROM deployment_steps "
+                f"WHERE {' AND '.join(where)} ORDER BY wave, length(step_id), step_id LIMIT %s",
+                (*args, limit)).fetchall()
+        return [PlannedStep(provider=r.pop("provider"), resource_type=r.pop("resource_type"),
+                            planned=r.pop("planned") or {}, run=_step(r)) for r in rows]
+
+    def counts(self, deployment_id: str) -> StepCounts:
+        by_status: dict[str, int] = {}
+        by_action: dict[str, int] = {}
+        work: dict[str, int] = {}
+        applied, rolled_back, wave_count, first_open = 0, 0, 0, None
+        if is_uuid(deployment_id):
+            with self._db.connection() as conn:
+                rows = conn.execute("""
+                    SELECT status, action, count(*)::int, count(undone_at)::int, max(wave) + 1,
+                           min(wave) FILTER (WHERE status <> 'succeeded')
+                    FROM deployment_steps WHERE deployment_id = %s GROUP BY status, action""",
+                                    (deployment_id,)).fetchall()
+            for status, action, n, undone, waves, open_wave in rows:
+                by_status[status] = by_status.get(status, 0) + n
+                by_action[action] = by_action.get(action, 0) + n
+                rolled_back += undone
+                wave_count = max(wave_count, waves)
+                if action != "no-op":
+                    work[status] = work.get(status, 0) + n
+                    applied += n if status == "succeeded" else undone
+                    if open_wave is not None:
+                        first_open = open_wave if first_open is None else min(first_open, open_wave)
+        return StepCounts(by_status=by_status, by_action=by_action, work_by_status=work, applied=applied,
+                          rolled_back=rolled_back, wave_count=wave_count, first_open_wave=first_open)
 
     def save(self, step: StepRun, *, lease: Lease | None = None) -> None:
         params = {

@@ -8,6 +8,7 @@ from pydantic import WrapValidator
 from ...domain.catalogue import Environment
 from ...domain.intent import DeploymentIntent, validate_intent
 from ...domain.lifecycle import Deployment, DeploymentStatus
+from ...domain.steps import StepStatus
 from ...domain.users import Permission
 from ...observability import MetricUnit, metrics
 from ...usecases import deployments as uc
@@ -16,11 +17,11 @@ from ...usecases.policies import OverrideBody
 from ...usecases.requests import ApproveBody, RejectBody
 from ...wiring import services
 from ..context import correlation_id, current_user
-from ..conventions import check_if_match, created_at
+from ..conventions import base_path, check_if_match, created_at
 from ..guard import requires
 from ..params import ETAG, ID_TEXT, REPLAY, IdempotencyKey, IfMatch, IfNoneMatch
-from ..schemas import DeploymentOut, DeploymentPage, EventList, responses
-from ..views import deployment_summary, deployment_view, event_view
+from ..schemas import DeploymentOut, DeploymentPage, EventList, StepPage, responses
+from ..views import deployment_summary, deployment_view, event_view, step_view
 
 router = APIGatewayRouter()
 TAGS = ["deployments"]
@@ -48,10 +49,14 @@ IntentBody = Annotated[DeploymentIntent, WrapValidator(_every_error),
                        Body(description="What to deploy: resources on AWS, Azure and GCP with their dependencies",
                             openapi_examples={"two-resources": {"summary": "A network and a queue on AWS",
                                                                 "value": EXAMPLE_INTENT}})]
+PageLimit = Annotated[int, Query(ge=1, le=1000, description="Page size (at most 1000)")]
+Cursor = Annotated[str | None, Query(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$",
+                                     description="The next_cursor of the previous page")]
 ACTION_ERRORS = (401, 403, 404, 409, 412, 422, 429, 503)
 # What a client (and schemathesis' stateful phase) can do next with a deployment it was given.
 NEXT = {name: {"operationId": operation, "parameters": {"deployment_id": "$response.body#/id"}}
         for name, operation in [("GetDeployment", "getDeployment"), ("ListDeploymentEvents", "listDeploymentEvents"),
+                                ("ListDeploymentSteps", "listDeploymentSteps"),
                                 ("GetDeploymentTerraform", "getDeploymentTerraform"),
                                 ("ApproveDeployment", "approveDeployment"), ("RejectDeployment", "rejectDeployment"),
                                 ("CancelDeployment", "cancelDeployment"), ("RollbackDeployment", "rollbackDeployment"),
@@ -59,16 +64,19 @@ NEXT = {name: {"operationId": operation, "parameters": {"deployment_id": "$respo
                                 ("OverrideDeployment", "overrideDeployment")]}
 
 
+def _answer(overview: uc.Overview) -> dict[str, Any]:
+    view = deployment_view(overview, base_path(router))
+    return DeploymentOut.model_validate(view).model_dump(mode="json")
+
+
 def full_view(deployment: Deployment) -> dict[str, Any]:
-    """The deployment as GET /deployments/{id} shows it: with its plan, step results and approval."""
-    svc = services()
-    view = deployment_view(deployment, svc.deployments.get_plan(deployment.id), svc.steps.list(deployment.id))
-    return DeploymentOut.model_validate(view).model_dump(mode="json")  # what the GET answers, for its ETag
+    """The deployment as GET /deployments/{id} shows it: its plan's figures, step counts, approval and links."""
+    return _answer(uc.overview_of(services(), deployment))
 
 
 def _unchanged_since(deployment_id: str, if_match: str | None) -> None:
-    if if_match is not None:
-        check_if_match(if_match, full_view(uc.get_deployment(services(), current_user(router), deployment_id)))
+    if if_match is not None:  # compared with what the GET answers, for its ETag
+        check_if_match(if_match, _answer(uc.deployment_overview(services(), current_user(router), deployment_id)))
 
 
 @router.post("/deployments", operation_id="createDeployment",
@@ -104,19 +112,36 @@ def list_deployments(
 
 
 @router.get("/deployments/<deployment_id>", operation_id="getDeployment",
-            summary="A deployment with its plan, step results and approval", tags=TAGS,
+            summary="A deployment: status, approval, its plan's figures and step counts (bounded at any size)",
+            tags=TAGS,
             responses=responses(200, "The deployment", 304, 401, 403, 404, 422, 429, 503, headers=ETAG, links=NEXT))
 @requires(Permission.DEPLOYMENT_READ)
 def get(deployment_id: DeploymentId, if_none_match: IfNoneMatch = None) -> DeploymentOut:
-    return full_view(uc.get_deployment(services(), current_user(router), deployment_id))
+    return _answer(uc.deployment_overview(services(), current_user(router), deployment_id))
 
 
 @router.get("/deployments/<deployment_id>/events", operation_id="listDeploymentEvents",
             summary="The deployment's audit trail", tags=TAGS,
-            responses=responses(200, "Its events, oldest first", 304, 401, 403, 404, 422, 429, 503, headers=ETAG))
+            responses=responses(200, "A page of its events, oldest first", 304, 401, 403, 404, 422, 429, 503,
+                                headers=ETAG))
 @requires(Permission.DEPLOYMENT_READ)
-def events(deployment_id: DeploymentId, if_none_match: IfNoneMatch = None) -> EventList:
-    return {"items": [event_view(e) for e in uc.deployment_events(services(), current_user(router), deployment_id)]}
+def events(deployment_id: DeploymentId, limit: PageLimit = 100, cursor: Cursor = None,
+           if_none_match: IfNoneMatch = None) -> EventList:
+    page = uc.deployment_events(services(), current_user(router), deployment_id, limit=limit, cursor=cursor)
+    return {"items": [event_view(e) for e in page.items], "next_cursor": page.next_cursor}
+
+
+@router.get("/deployments/<deployment_id>/steps", operation_id="listDeploymentSteps",
+            summary="The deployment's steps, a page at a time, in order (wave, then position)", tags=TAGS,
+            responses=responses(200, "A page of steps", 304, 401, 403, 404, 422, 429, 503, headers=ETAG))
+@requires(Permission.DEPLOYMENT_READ)
+def steps(deployment_id: DeploymentId,
+          status: Annotated[StepStatus | None, Query(description="Only steps in this status")] = None,
+          wave: Annotated[int | None, Query(ge=0, le=1_000_000, description="Only this wave (0-based)")] = None,
+          limit: PageLimit = 100, cursor: Cursor = None, if_none_match: IfNoneMatch = None) -> StepPage:
+    page = uc.step_page(services(), current_user(router), deployment_id, status=status, wave=wave, limit=limit,
+                        cursor=cursor)
+    return {"items": [step_view(s) for s in page.items], "next_cursor": page.next_cursor}
 
 
 @router.get("/deployments/<deployment_id>/terraform", operation_id="getDeploymentTerraform",
