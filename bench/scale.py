@@ -7,7 +7,7 @@ Run: `python bench/scale.py` (about 6 minutes on a 2-core machine). Prints `name
                                     (every applied step undone)
   max_history_events                the largest execution history of those two runs (AWS's cap: 25,000)
   max_state_payload_bytes           the largest state input or output in those histories (AWS's cap: 262,144)
-  get_deployment_bytes_10000        the body of GET /deployments/{id} for the completed 10,000-step deployment
+  get_deployment_bytes_10000, get_deployment_ms_10000, list_steps_page_ms_10000   from bench/read_size.py
   plan_10_resources_with_100k_inventory_ms, drift_scan_10_resources_with_100k_inventory_ms,
   concurrent_50x10_big_inventory_errors, ...   from bench/inventory_scale.py
   cold_import_ms_max, cold_import_ms_<function> from bench/cold_import.py
@@ -32,6 +32,7 @@ sys.path[:0] = [str(ROOT / "bench"), str(ROOT / "layers" / "shared"), str(ROOT /
 
 import cold_import  # noqa: E402
 import inventory_scale  # noqa: E402
+import read_size  # noqa: E402
 from lifecycle import Http, three_cloud_intent  # noqa: E402
 
 from localcloud.cloud import LocalCloud  # noqa: E402
@@ -102,10 +103,6 @@ def lifecycle_figures() -> dict[str, float]:
             http.token = http.call("POST", "/api/v1/auth/login", cloud.admin_credentials())["access_token"]
             _without_cost_ceiling(http)
             completed_s, completed = _run(http, three_cloud_intent(RESOURCES, "scale"), "completed")
-            request = urllib.request.Request(f"{http.base}/api/v1/deployments/{completed['id']}",
-                                             headers={"Authorization": f"Bearer {http.token}"})
-            with urllib.request.urlopen(request, timeout=30) as response:
-                view_bytes = len(response.read())
             failing = three_cloud_intent(RESOURCES, "scale-undo")
             failing["resources"][-1]["properties"]["simulate"] = {"fail_apply": "always"}
             rollback_s, rolled_back = _run(http, failing, "rolled_back")
@@ -117,12 +114,11 @@ def lifecycle_figures() -> dict[str, float]:
         "rollback_10000_resources_s": round(rollback_s, 1),
         "max_history_events": max(map(len, histories)),
         "max_state_payload_bytes": max(map(_largest_payload, histories)),
-        "get_deployment_bytes_10000": view_bytes,
     }
 
 
 def main() -> None:
-    for measure in (lifecycle_figures, inventory_scale.measure, cold_import.measure):
+    for measure in (lifecycle_figures, read_size.measure, inventory_scale.measure, cold_import.measure):
         for name, value in measure().items():
             print(f"{name}: {value}", flush=True)
 
