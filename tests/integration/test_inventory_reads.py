@@ -134,7 +134,7 @@ def test_scheduled_scan_goes_deployment_by_deployment_a_page_at_a_time(operator:
     reading = spied(services())
     done = drift.scan_all(reading, page_size=3)
     assert done.deployments_scanned >= 1
-    assert {"page", "at", "drift_candidates"} >= set(reading.inventory.calls + reading.steps.calls)
+    assert {"runs_after", "at", "drift_candidates"} >= set(reading.inventory.calls + reading.steps.calls)
     assert max(reading.inventory.rows + reading.steps.rows) <= 2
     [report] = operator.call("GET", f"/api/v1/drift/reports?deployment_id={created['id']}").body["items"]
     assert report["id"] in done.reports_with_drift and report["scan_type"] == "scheduled"
