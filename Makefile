@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(PY) bench/db.py
 	$(PY) bench/lifecycle.py
 	$(PY) bench/chaos.py
+	$(PY) bench/cold_import.py
 
 clean:
 	rm -rf $(VENV) .venv-localstack .venv-checkov .local .pytest_cache .hypothesis

@@ -108,3 +108,23 @@ def test_with_tracing_off_the_handler_still_runs_its_tracer_decorator():
         "extra = [handler({'n': 1}, None), tracer.disabled]"))
     assert result["extra"] == [{"ok": 2}, True]
     assert loaded(result["modules"], ("aws_xray_sdk.core",)) == []
+
+
+@pytest.mark.parametrize("env", [
+    {}, {"LAMBDA_TASK_ROOT": "/var/task"}, {"LAMBDA_TASK_ROOT": "/var/task", "POWERTOOLS_TRACE_DISABLED": "true"},
+    {"LAMBDA_TASK_ROOT": "/var/task", "POWERTOOLS_TRACE_DISABLED": "1"},
+    {"LAMBDA_TASK_ROOT": "/var/task", "POWERTOOLS_TRACE_DISABLED": "false"},
+    {"LAMBDA_TASK_ROOT": "/var/task", "AWS_SAM_LOCAL": "true"}, {"LAMBDA_TASK_ROOT": "/var/task",
+                                                                  "AWS_CHALICE_CLI_MODE": "true"},
+    {"POWERTOOLS_TRACE_DISABLED": "false"},
+])
+def test_tracing_is_on_exactly_where_powertools_would_trace(monkeypatch, env):
+    from aws_lambda_powertools.tracing.tracer import Tracer
+
+    from orchestrator.observability import tracing_enabled
+
+    for name in ("LAMBDA_TASK_ROOT", "AWS_SAM_LOCAL", "AWS_CHALICE_CLI_MODE", "POWERTOOLS_TRACE_DISABLED"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert tracing_enabled() is (not Tracer._is_tracer_disabled())

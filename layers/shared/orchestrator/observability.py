@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import warnings
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -21,7 +21,7 @@ from aws_lambda_powertools.tracing.base import BaseProvider, BaseSegment
 SERVICE = "orchestrator"
 
 
-def tracing_enabled(env: dict[str, str] | os._Environ[str] = os.environ) -> bool:
+def tracing_enabled(env: Mapping[str, str] = os.environ) -> bool:
     """Powertools' rule (Tracer._is_tracer_disabled): trace inside Lambda only, not under SAM local or Chalice, and
     not with POWERTOOLS_TRACE_DISABLED set to a true value."""
     if env.get("POWERTOOLS_TRACE_DISABLED", "false").lower() in ("1", "y", "yes", "t", "true", "on"):
