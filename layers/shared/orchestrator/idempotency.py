@@ -13,44 +13,24 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.config import IdempotencyConfig
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyPersistenceLayerError,
     IdempotencyValidationError,
 )
-from aws_lambda_powertools.utilities.idempotency.persistence.cache import CachePersistenceLayer
-from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+from aws_lambda_powertools.utilities.idempotency.idempotency import idempotent_function
 
 from .domain.errors import IdempotencyKeyReused, LockBusy, LockStoreUnavailable
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
 F = TypeVar("F", bound=Callable[..., Any])
 RESULT_TTL_SECONDS = 24 * 3600
 REPLAYED_HEADER = "Idempotent-Replayed"
-
-
-class _CacheLayerKeepingValidation(CachePersistenceLayer):
-    """Powertools' cache layer rewrites a completed record without the payload validation hash, so an identical
-    retry then fails validation (the same bug as powertools-lambda-typescript#5705, fixed there; present in the
-    Python release we pin). Keep the hash on completion."""
-
-    def _update_record(self, data_record: DataRecord) -> None:
-        mapping = {self.data_attr: data_record.response_data, self.status_attr: data_record.status,
-                   self.expiry_attr: data_record.expiry_timestamp}
-        if self.payload_validation_enabled:
-            mapping[self.validation_key_attr] = data_record.payload_hash
-        self.client.set(name=data_record.idempotency_key, value=self._json_serializer(mapping),
-                        ex=self._get_expiry_second(data_record.expiry_timestamp))
-
-
-def _store() -> CachePersistenceLayer:
-    """A persistence layer per idempotent function: Powertools configures a layer once, with the config of the
-    first function that uses it, so a shared one would give every function that first config."""
-    from .adapters.redis.client import get_redis
-
-    return _CacheLayerKeepingValidation(client=get_redis())
 
 
 def idempotent(key_path: str, *, data_keyword: str, payload_path: str | None = None,
@@ -69,8 +49,10 @@ def idempotent(key_path: str, *, data_keyword: str, payload_path: str | None = N
         def wrapper(**kwargs: Any) -> Any:
             nonlocal guarded
             if guarded is None:  # built on first use: the Redis client needs the settings
-                guarded = idempotent_function(data_keyword_argument=data_keyword, persistence_store=_store(),
-                                              config=config)(fn)
+                from .adapters.redis.idempotency import idempotency_store
+
+                guarded = idempotent_function(data_keyword_argument=data_keyword,
+                                              persistence_store=idempotency_store(), config=config)(fn)
             try:
                 return guarded(**kwargs)
             except IdempotencyValidationError:

@@ -9,7 +9,6 @@ import json
 import urllib.request
 from typing import Any
 
-from .adapters.postgres.migrations import migrate
 from .observability import logger
 from .settings import get_settings
 from .usecases.auth import ensure_bootstrap_admin
@@ -19,6 +18,8 @@ RESPONSE_TIMEOUT_SECONDS = 10
 
 
 def provision() -> dict[str, Any]:
+    from .adapters.postgres.migrations import migrate  # psycopg: imported by the invocation that connects
+
     settings = get_settings()
     applied = migrate(settings)
     admin = settings.bootstrap_admin()

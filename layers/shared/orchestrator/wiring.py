@@ -1,7 +1,8 @@
 """The composition root: builds each adapter once per process (Lambda reuses it while warm) from the settings.
 
-Handlers and routers ask here for what they need; nothing else constructs adapters. Adapter modules are imported
-inside the builders so that a function needing only tokens (the authorizer) never loads psycopg, redis or boto3.
+Handlers and routers ask here for what they need; nothing else constructs adapters. Adapter modules (and the
+use-case and token types they build) are imported inside the builders, so that a function loads them when it first
+asks, and one needing only tokens (the authorizer) never loads psycopg, redis or boto3.
 """
 
 from __future__ import annotations
@@ -10,12 +11,15 @@ import threading
 import time
 from collections.abc import Callable
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from .auth.tokens import TokenSettings
-from .ports.notifications import NotificationStore, WebhookSender
-from .ports.tokens import TokenStore
 from .settings import Settings, get_settings
-from .usecases.services import Services
+
+if TYPE_CHECKING:
+    from .auth.tokens import TokenSettings
+    from .ports.notifications import NotificationStore, WebhookSender
+    from .ports.tokens import TokenStore
+    from .usecases.services import Services
 
 _lock = threading.Lock()
 
@@ -37,6 +41,7 @@ def services() -> Services:
     from .adapters.redis.client import get_redis
     from .adapters.redis.locks import get_lock_manager
     from .cloud.simulator import SimulatedProvider
+    from .usecases.services import Services
 
     settings = get_settings()
     db = get_database(settings)
@@ -66,6 +71,8 @@ _keys: tuple[float, TokenSettings] | None = None
 
 def token_settings() -> TokenSettings:
     global _keys
+    from .auth.tokens import TokenSettings
+
     with _lock:
         if _keys is None or time.monotonic() - _keys[0] > KEYS_TTL_SECONDS:
             settings = get_settings()

@@ -15,8 +15,6 @@ import time
 import uuid
 from dataclasses import dataclass
 
-import jwt
-
 from ..domain.users import Role, User
 
 ALGORITHM = "HS256"
@@ -65,12 +63,16 @@ def issue(user: User, settings: TokenSettings, *, now: float | None = None) -> t
         "iss": settings.issuer, "aud": settings.audience, "iat": issued, "exp": issued + settings.ttl_seconds,
         "jti": uuid.uuid4().hex,
     }
+    import jwt  # with cryptography ~25 ms: loaded by the functions that sign or verify, when they first do
+
     token = jwt.encode(claims, settings.secret, algorithm=ALGORITHM, headers={"kid": key_id(settings.secret)})
     return token, settings.ttl_seconds
 
 
 def verify_session(token: str, settings: TokenSettings) -> Session:
     """The session the token stands for; `InvalidToken` otherwise (revocation is the caller's to check)."""
+    import jwt
+
     try:
         key = settings.key_for(jwt.get_unverified_header(token).get("kid"))
         claims = jwt.decode(

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from ..domain.catalogue import Environment
@@ -50,6 +49,8 @@ class FreezeWindowIn(BaseModel):
             return self
         if None in recurring:
             raise ValueError("a window needs starts_at and ends_at, or cron, duration_minutes and timezone")
+        from croniter import croniter  # only recurring windows need it, and only when one is validated or met
+
         if len(self.cron.split()) != 5 or not croniter.is_valid(self.cron):
             raise ValueError(f"cron '{self.cron}' is not a five-field cron expression")
         try:
@@ -74,6 +75,8 @@ class FreezeWindow(FreezeWindowIn):
         """When the window that covers `now` ends; None when `now` is outside every occurrence."""
         if self.starts_at is not None:
             return self.ends_at if self.starts_at <= now < self.ends_at else None
+        from croniter import croniter
+
         zone = ZoneInfo(self.timezone)
         local = now.astimezone(zone)
         # The latest start at or before now; croniter's get_prev excludes an exact match, so step a second ahead.

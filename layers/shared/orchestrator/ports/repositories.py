@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..domain.lifecycle import Approval, Deployment, DeploymentStatus, DomainEvent
 from ..domain.steps import StepRun
 from ..domain.users import User
-from ..drift.report import DriftReport
-from ..planning.plan import Plan
 from .locks import Lease
+
+if TYPE_CHECKING:
+    from ..drift.report import DriftReport
+    from ..planning.plan import Plan
 
 
 class _Unchanged:

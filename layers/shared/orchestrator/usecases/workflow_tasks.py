@@ -23,7 +23,6 @@ from ..domain.intent import ResourceSpec
 from ..domain.lifecycle import SETTLED, TRANSITIONS, Deployment, DeploymentStatus, DomainEvent, EventType, utcnow
 from ..domain.resources import CloudResource
 from ..domain.steps import StepRun, StepStatus
-from ..planning import build_plan
 from ..planning.diff import spec_identifier
 from ..planning.plan import PolicyFinding, StepAction
 from ..planning.policy import RESOURCE_CLAIMED
@@ -77,6 +76,8 @@ def plan_deployment(svc: Services, deployment_id: str, correlation_id: str) -> d
     stack = deployment.intent.name
     wanted = [spec_identifier(resource) for resource in deployment.intent.resources]
     live = svc.inventory.for_stack(deployment.tenant_id, stack, wanted)
+    from ..planning.planner import build_plan  # the planner is for this task only, not every function's import
+
     # Policies, the tenant's dependency records and freeze windows: read once, handed to the planner as data.
     plan = build_plan(deployment.intent, deployment_id=deployment.id, live=live, stack=stack,
                       **plan_inputs(svc, deployment.tenant_id, deployment.intent, utcnow()))
