@@ -31,6 +31,8 @@ NEVER = (
     # Clients and libraries a function needs only once it runs: wiring.py and the use cases import them then.
     "orchestrator.adapters", "redis", "psycopg", "psycopg_pool", "argon2", "croniter", "urllib3",
     "orchestrator.planning.planner",
+    # The OpenAPI document's own models: built when /openapi.json or /docs is asked for, not for every request.
+    "aws_lambda_powertools.event_handler.openapi.models",
 )
 # Only the authorizer verifies tokens; the API signs them at login, when it happens.
 TOKEN_VERIFIERS = {"authorizer"}

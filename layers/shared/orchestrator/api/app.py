@@ -9,7 +9,6 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Server
 
 from ..auth.tokens import InvalidToken
 from ..domain.errors import DomainError, FieldError, ValidationFailed
@@ -29,7 +28,10 @@ OPENAPI: dict[str, Any] = {
     "description": "Plan, approve, apply, verify, roll back and scan for drift across AWS, Azure and GCP.\n\n"
                    "Authorize with a bearer token: a session token from `POST /api/v1/auth/login` or an API token "
                    "from `POST /api/v1/auth/tokens`.",
-    "security_schemes": {"bearer": HTTPBearer(bearerFormat="JWT (session) or orch_... (API token)")},
+    # Plain data, validated into Powertools' OpenAPI models only when a document is asked for: those models take
+    # about a third of the function's cold import, and no other request needs them.
+    "security_schemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                    "bearerFormat": "JWT (session) or orch_... (API token)"}},
     "security": [{"bearer": []}],
 }
 
@@ -102,12 +104,43 @@ def build_app(log: Logger = logger) -> APIGatewayRestResolver:
         return _json(404, error_body(f"no route {app.current_event.http_method} {app.current_event.path}",
                                      "not_found"))
 
-    # Swagger UI builds its server URL from the same base path as /openapi.json below.
-    app.enable_swagger(path="/docs", persist_authorization=True, **OPENAPI)
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui():
+        return _swagger_ui(app)
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi():
-        document = app.get_openapi_json_schema(servers=[Server(url=base_path(app) or "/")], **OPENAPI)
-        return Response(status_code=200, content_type="application/json", body=document)
+        return Response(status_code=200, content_type="application/json", body=_openapi_document(app))
 
     return app
+
+
+def _openapi_document(app: APIGatewayRestResolver) -> str:
+    from aws_lambda_powertools.event_handler.openapi.models import Server
+
+    return app.get_openapi_json_schema(servers=[Server(url=base_path(app) or "/")], **OPENAPI)
+
+
+def _swagger_ui(app: APIGatewayRestResolver) -> Response:
+    """Swagger UI with the document inline and authorization kept across reloads: what Powertools'
+    `enable_swagger` serves, built on request so that registering it imports none of the OpenAPI models."""
+    from pathlib import Path
+
+    from aws_lambda_powertools.event_handler import openapi
+    from aws_lambda_powertools.event_handler.openapi.swagger_ui import (
+        generate_oauth2_redirect_html,
+        generate_swagger_html,
+    )
+
+    requested = (app.current_event.query_string_parameters or {}).get("format")
+    if requested == "oauth2-redirect":
+        return Response(status_code=200, content_type="text/html", body=generate_oauth2_redirect_html())
+    document = _openapi_document(app).replace("</", "<\\/")  # no "</script>" can end the page's script early
+    if requested == "json":
+        return Response(status_code=200, content_type="application/json", body=document)
+    assets = Path(openapi.__file__).parent / "swagger_ui"
+    html = generate_swagger_html(document,
+                                 (assets / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
+                                 (assets / "swagger-ui.min.css").read_text(encoding="utf-8"),
+                                 None, None, True)
+    return Response(status_code=200, content_type="text/html", body=html)
