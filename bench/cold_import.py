@@ -1,7 +1,7 @@
 """Cold-start import time of every Lambda handler. Run: `python bench/cold_import.py [--traced]`.
 
 Prints one `cold_import_ms_<handler>: <value>` line per directory in functions/ and `cold_import_ms_max`; the target
-is at most 300 ms each. A value is the median, over 3 fresh interpreters (this venv's python), of the time to
+is at most 300 ms each. A value is the median, over 7 fresh interpreters (this venv's python), of the time to
 `import app` measured inside the child with time.perf_counter, so interpreter start-up is not counted. Each child
 sees what Lambda gives a function: the layer (layers/shared) and the function's directory first on sys.path, the
 function's directory as working directory, and the template's environment variables that change what is imported
@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 FUNCTIONS = ROOT / "functions"
 LAYER = ROOT / "layers" / "shared"
-SPAWNS = 3
+SPAWNS = 7
 
 # The template's Globals that change what a handler loads or configures at import (service name and namespace
 # for Powertools; the log level), plus what the Lambda runtime itself sets.

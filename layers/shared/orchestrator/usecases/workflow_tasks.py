@@ -29,7 +29,6 @@ from ..planning.policy import RESOURCE_CLAIMED
 from ..planning.schedule import batch_parallelism, schedule
 from ..ports.locks import resource_lock
 from ..ports.repositories import Claim
-from .policies import execution_gate, plan_inputs
 from .services import Services
 
 S = DeploymentStatus
@@ -76,7 +75,9 @@ def plan_deployment(svc: Services, deployment_id: str, correlation_id: str) -> d
     stack = deployment.intent.name
     wanted = [spec_identifier(resource) for resource in deployment.intent.resources]
     live = svc.inventory.for_stack(deployment.tenant_id, stack, wanted)
-    from ..planning.planner import build_plan  # the planner is for this task only, not every function's import
+    # The planner and the policy engine serve this task only, not every function that imports this module.
+    from ..planning.planner import build_plan
+    from .policies import plan_inputs
 
     # Policies, the tenant's dependency records and freeze windows: read once, handed to the planner as data.
     plan = build_plan(deployment.intent, deployment_id=deployment.id, live=live, stack=stack,
@@ -157,6 +158,8 @@ def begin_execution(svc: Services, deployment_id: str, correlation_id: str) -> d
         raise Cancelled(f"deployment {deployment_id} was cancelled")
     if deployment.status in (S.PLANNED, S.APPROVED):
         plan = svc.deployments.get_plan(deployment_id)
+        from .policies import execution_gate  # the policy engine loads only in the function that begins a run
+
         wait_until = execution_gate(svc, deployment, plan) if plan is not None else None
         if wait_until is not None:
             return {"status": deployment.status.value, "wait_until": wait_until}
