@@ -14,7 +14,7 @@ Run: `python bench/scale.py` (about 6 minutes on a 2-core machine). Prints `name
 
 The local engine enforces both Step Functions limits (infra/localcloud/sfn_limits.py), so a run that would fail on
 AWS fails here too. The intent's estimated cost is above every environment's default ceiling, so the benchmark
-removes the `max_monthly_cost` policy from its own tenant's set first.
+removes the cost-ceiling policies from its own tenant's set first.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def _until_settled(http: Http, deployment_id: str, timeout: float = 900) -> dict
 
 def _without_cost_ceiling(http: Http) -> None:
     for policy in http.call("GET", "/api/v1/policies")["items"]:
-        if "max_monthly_cost" in json.dumps(policy):
+        if "monthly_cost" in json.dumps(policy) or "cost-ceiling" in json.dumps(policy):
             request = urllib.request.Request(f"{http.base}/api/v1/policies/{policy['id']}", method="DELETE",
                                              headers={"Authorization": f"Bearer {http.token}"})
             with urllib.request.urlopen(request, timeout=30):

@@ -41,11 +41,13 @@ def _placeholder_zip() -> bytes:
 
 def _reuse_engine_clients() -> None:
     """The ASL engine builds a new boto3 client for every Lambda task (tens of ms each); reuse one per region and
-    service instead. Clients are thread-safe, and the engine's calls carry no per-call client settings."""
+    service instead. Clients are thread-safe, and the engine's calls carry no per-call client settings. A new
+    emulator (another port) starts with none: a client keeps the endpoint it was built with."""
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 
     build = lambda_eval_utils.boto_client_for
-    if getattr(build, "cache_info", None):
+    if getattr(build, "forget", None):
+        build.forget()
         return
     cache: dict[tuple[str, str], Any] = {}
 
@@ -56,7 +58,7 @@ def _reuse_engine_clients() -> None:
             cache[key] = build(region=region, service=service, state_credentials=state_credentials)
         return cache[key]
 
-    cached.cache_info = lambda: len(cache)  # type: ignore[attr-defined]
+    cached.forget = cache.clear  # type: ignore[attr-defined]
     lambda_eval_utils.boto_client_for = cached
 
 

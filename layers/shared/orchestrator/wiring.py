@@ -127,6 +127,7 @@ def probes() -> dict[str, Callable[[], None]]:
 
 def reset() -> None:
     """Forget every adapter (tests that change the environment; the local cloud after a reconfiguration)."""
+    from .adapters.aws.clients import forget_clients
     from .adapters.postgres.pool import close_database
     from .adapters.redis.client import close_redis
 
@@ -137,6 +138,7 @@ def reset() -> None:
         get_settings.cache_clear()
         close_database()
         close_redis()
+        forget_clients()
 
 
 __all__ = ["Settings", "notification_store", "probes", "reset", "services", "token_settings", "token_store",

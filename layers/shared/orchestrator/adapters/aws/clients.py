@@ -27,3 +27,9 @@ def client(service: str, *, region: str | None = None, timeout_seconds: float = 
             )
             found = _clients[key] = boto3.client(service, region_name=region, config=config)
         return found
+
+
+def forget_clients() -> None:
+    """Drop every client (a new AWS_ENDPOINT_URL, say: a client keeps the endpoint it was built with)."""
+    with _lock:
+        _clients.clear()
