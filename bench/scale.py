@@ -1,5 +1,5 @@
 """Scale benchmarks: a 10,000-resource deployment inside Step Functions' limits, and costs that follow the deployment.
-Run: `python bench/scale.py` (about 6 minutes on a 2-core machine). Prints `name: value` lines:
+Run: `python bench/scale.py` (about 5 minutes on a 2-core machine). Prints `name: value` lines:
 
   lifecycle_10000_resources_s       a 10,000-resource three-cloud intent, auto-approved, on the local cloud:
                                     POST /deployments until GET shows `completed`
