@@ -79,15 +79,7 @@ class Http:
 
 
 def states_entered(cloud: LocalCloud, execution_arn: str) -> int:
-    sfn = cloud.emulator.client("stepfunctions")
-    events, token = [], None
-    while True:
-        page = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000,
-                                         **({"nextToken": token} if token else {}))
-        events += page["events"]
-        token = page.get("nextToken")
-        if not token:
-            return sum(1 for e in events if e["type"].endswith("StateEntered"))
+    return sum(1 for e in cloud.emulator.execution_history(execution_arn) if e["type"].endswith("StateEntered"))
 
 
 def main() -> None:

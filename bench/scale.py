@@ -42,18 +42,6 @@ RESOURCES = 10_000
 TERMINAL = {"completed", "failed", "rolled_back", "cancelled"}
 
 
-def _history(cloud: LocalCloud, execution_arn: str) -> list[dict[str, Any]]:
-    sfn = cloud.emulator.client("stepfunctions")
-    events, token = [], None
-    while True:
-        page = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000,
-                                         **({"nextToken": token} if token else {}))
-        events += page["events"]
-        token = page.get("nextToken")
-        if not token:
-            return events
-
-
 def _largest_payload(events: list[dict[str, Any]]) -> int:
     largest = 0
     for event in events:
@@ -106,7 +94,7 @@ def lifecycle_figures() -> dict[str, float]:
             failing = three_cloud_intent(RESOURCES, "scale-undo")
             failing["resources"][-1]["properties"]["simulate"] = {"fail_apply": "always"}
             rollback_s, rolled_back = _run(http, failing, "rolled_back")
-            histories = [_history(cloud, run["execution_arn"]) for run in (completed, rolled_back)]
+            histories = [cloud.emulator.execution_history(run["execution_arn"]) for run in (completed, rolled_back)]
         finally:
             cloud.stop()
     return {

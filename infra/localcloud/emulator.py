@@ -134,6 +134,19 @@ class AwsEmulator:
         """Call a function the way API Gateway does (synchronously); returns (payload JSON, errored)."""
         return self.runtime.invoke(name, arn, event)
 
+    def execution_history(self, execution_arn: str) -> list[dict[str, Any]]:
+        """Every event of an execution's history, page by page."""
+        sfn = self.client("stepfunctions")
+        events: list[dict[str, Any]] = []
+        token = None
+        while True:
+            page = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000,
+                                             **({"nextToken": token} if token else {}))
+            events += page["events"]
+            token = page.get("nextToken")
+            if not token:
+                return events
+
     def put_state_machine(self, name: str, definition: str) -> str:
         return put_state_machine(self.client("stepfunctions"), name=name, definition=definition,
                                  role=self.role_arn(STATES_ROLE))

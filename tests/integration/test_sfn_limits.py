@@ -34,15 +34,7 @@ def _run(local_cloud, definition: dict[str, Any], execution_input: dict[str, Any
 
 
 def history(local_cloud, execution_arn: str) -> list[dict[str, Any]]:
-    sfn = local_cloud.emulator.client("stepfunctions")
-    events, token = [], None
-    while True:
-        page = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000,
-                                         **({"nextToken": token} if token else {}))
-        events += page["events"]
-        token = page.get("nextToken")
-        if not token:
-            return events
+    return local_cloud.emulator.execution_history(execution_arn)
 
 
 COUNTER_LOOP = {
