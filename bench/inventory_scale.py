@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import statistics
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -39,11 +38,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "layers" / "shared"), str(ROOT / "infra"), str(ROOT / "bench")]
 
 import psycopg  # noqa: E402
-from lifecycle import PROVIDERS, Http, three_cloud_intent  # noqa: E402
+from lifecycle import PROVIDERS, Http, local_cloud_as_admin, three_cloud_intent  # noqa: E402
 from psycopg.types.json import Jsonb  # noqa: E402
 
-from localcloud.cloud import LocalCloud  # noqa: E402
-from localcloud.servers import running_servers  # noqa: E402
 from orchestrator.domain.catalogue import resource_identifier  # noqa: E402
 
 # The use cases are imported once the local cloud has set the functions' environment (metrics off, its pool size),
@@ -211,34 +208,26 @@ def _tenant_operator(admin: Http, tenant: str) -> Http:
 
 def measure() -> dict[str, float]:
     figures: dict[str, float] = {}
-    with tempfile.TemporaryDirectory(prefix="orch-bench-") as data, \
-            running_servers(data, durable=False) as servers:
-        cloud = LocalCloud(database_url=servers.database_url, redis_url=servers.redis_url, aws_port=0, api_port=0)
-        cloud.start()
-        try:
-            admin = Http(cloud.api_url)
-            admin.token = admin.call("POST", "/api/v1/auth/login", cloud.admin_credentials())["access_token"]
-            # Two tenants, one deployment each, measured in turn: 100 records in one, 100,000 in the other.
-            tenants = {size: f"scale-{size}-{uuid.uuid4().hex[:6]}" for size in ("100", "100k")}
-            deployments, clients = {}, {}
-            for size, tenant in tenants.items():
-                clients[size] = http = _tenant_operator(admin, tenant)
-                deployments[size] = http.call("POST", "/api/v1/deployments",
-                                              three_cloud_intent(10, "measured"))["id"]
-                http.wait_completed(deployments[size])
-            load_other_stacks(servers.database_url, tenants["100"], 90)
-            load_other_stacks(servers.database_url, tenants["100k"], BIG - 10)
-            actions = {}
-            for size, deployment_id in deployments.items():
-                actions[f"plan_10_resources_with_{size}_inventory_ms"] = plan_action(deployment_id)
-                actions[f"drift_scan_10_resources_with_{size}_inventory_ms"] = drift_action(deployment_id)
-            medians = _interleaved_medians(actions)
-            for name in sorted(medians, key=lambda n: (not n.startswith("plan"), "100k" in n)):
-                figures[name] = medians[name]
+    with local_cloud_as_admin() as (cloud, servers, admin):
+        # Two tenants, one deployment each, measured in turn: 100 records in one, 100,000 in the other.
+        tenants = {size: f"scale-{size}-{uuid.uuid4().hex[:6]}" for size in ("100", "100k")}
+        deployments, clients = {}, {}
+        for size, tenant in tenants.items():
+            clients[size] = http = _tenant_operator(admin, tenant)
+            deployments[size] = http.call("POST", "/api/v1/deployments",
+                                          three_cloud_intent(10, "measured"))["id"]
+            http.wait_completed(deployments[size])
+        load_other_stacks(servers.database_url, tenants["100"], 90)
+        load_other_stacks(servers.database_url, tenants["100k"], BIG - 10)
+        actions = {}
+        for size, deployment_id in deployments.items():
+            actions[f"plan_10_resources_with_{size}_inventory_ms"] = plan_action(deployment_id)
+            actions[f"drift_scan_10_resources_with_{size}_inventory_ms"] = drift_action(deployment_id)
+        medians = _interleaved_medians(actions)
+        for name in sorted(medians, key=lambda n: (not n.startswith("plan"), "100k" in n)):
+            figures[name] = medians[name]
 
-            figures.update(concurrent_creations(clients["100k"]))
-        finally:
-            cloud.stop()
+        figures.update(concurrent_creations(clients["100k"]))
     return figures
 
 

@@ -12,6 +12,7 @@ directory, the AWS emulator, the HTTP API on a free port), then drives it over H
 
 from __future__ import annotations
 
+import contextlib
 import json
 import statistics
 import sys
@@ -19,13 +20,14 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "layers" / "shared"), str(ROOT / "infra")]
 
 from localcloud.cloud import LocalCloud  # noqa: E402
-from localcloud.servers import running_servers  # noqa: E402
+from localcloud.servers import Servers, running_servers  # noqa: E402
 
 PROVIDERS = {"aws": "us-east-1", "azure": "eastus", "gcp": "us-central1"}
 TIERS = ["network", "database", "cache", "container", "compute", "load_balancer", "queue", "storage", "serverless"]
@@ -78,59 +80,65 @@ class Http:
             time.sleep(0.02)
 
 
+@contextlib.contextmanager
+def local_cloud_as_admin() -> Iterator[tuple[LocalCloud, Servers, Http]]:
+    """The local cloud in-process as `make run` starts it (embedded PostgreSQL and Valkey in a temporary directory,
+    the AWS emulator, the HTTP API on a free port), and the bootstrap admin's session on its API."""
+    with tempfile.TemporaryDirectory(prefix="orch-bench-") as data, running_servers(data, durable=False) as servers:
+        cloud = LocalCloud(database_url=servers.database_url, redis_url=servers.redis_url, aws_port=0, api_port=0)
+        cloud.start()
+        try:
+            http = Http(cloud.api_url)
+            http.token = http.call("POST", "/api/v1/auth/login", cloud.admin_credentials())["access_token"]
+            yield cloud, servers, http
+        finally:
+            cloud.stop()
+
+
 def states_entered(cloud: LocalCloud, execution_arn: str) -> int:
     return sum(1 for e in cloud.emulator.execution_history(execution_arn) if e["type"].endswith("StateEntered"))
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="orch-bench-") as data, \
-            running_servers(data, durable=False) as servers:
-        cloud = LocalCloud(database_url=servers.database_url, redis_url=servers.redis_url, aws_port=0, api_port=0)
-        cloud.start()
-        try:
-            http = Http(cloud.api_url)
-            admin = cloud.admin_credentials()
-            http.token = http.call("POST", "/api/v1/auth/login", admin)["access_token"]
-            http.wait_completed(http.call("POST", "/api/v1/deployments", three_cloud_intent(10, "warm-up"))["id"])
+    with local_cloud_as_admin() as (cloud, _, http):
+        http.wait_completed(http.call("POST", "/api/v1/deployments", three_cloud_intent(10, "warm-up"))["id"])
 
-            timings, last = [], None
-            for run in range(3):
-                started = time.perf_counter()
-                created = http.call("POST", "/api/v1/deployments", three_cloud_intent(50, f"lifecycle-{run}"))
-                last = http.wait_completed(created["id"])
-                applied = last["steps"]["by_status"].get("succeeded", 0)
-                if applied != 50:
-                    raise RuntimeError(f"expected 50 applied steps, got {applied}")
-                timings.append(time.perf_counter() - started)
-            print(f"lifecycle_50_resources_s: {statistics.median(timings):.2f}")
-
-            ids, errors = [], []
-
-            def create(n: int) -> None:
-                try:
-                    intent = three_cloud_intent(10, f"concurrent-{n}")
-                    ids.append(http.call("POST", "/api/v1/deployments", intent)["id"])
-                except Exception as exc:  # reported below; the figure is only valid if all 20 complete
-                    errors.append(exc)
-
+        timings, last = [], None
+        for run in range(3):
             started = time.perf_counter()
-            threads = [threading.Thread(target=create, args=(n,)) for n in range(20)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            for deployment_id in ids:
-                http.wait_completed(deployment_id, timeout=300)
-            if errors or len(ids) != 20:
-                raise RuntimeError(f"{len(errors)} of 20 creations failed: {errors[:1]}")
-            print(f"concurrent_20x10_s: {time.perf_counter() - started:.2f}")
+            created = http.call("POST", "/api/v1/deployments", three_cloud_intent(50, f"lifecycle-{run}"))
+            last = http.wait_completed(created["id"])
+            applied = last["steps"]["by_status"].get("succeeded", 0)
+            if applied != 50:
+                raise RuntimeError(f"expected 50 applied steps, got {applied}")
+            timings.append(time.perf_counter() - started)
+        print(f"lifecycle_50_resources_s: {statistics.median(timings):.2f}")
 
-            steps = last["plan"]["step_count"]
-            waves = last["plan"]["wave_count"]
-            print(f"state_transitions_50_resources: {states_entered(cloud, last['execution_arn'])}")
-            print(f"state_transitions_budget: {steps + waves + 12}")
-        finally:
-            cloud.stop()
+        ids, errors = [], []
+
+        def create(n: int) -> None:
+            try:
+                intent = three_cloud_intent(10, f"concurrent-{n}")
+                ids.append(http.call("POST", "/api/v1/deployments", intent)["id"])
+            except Exception as exc:  # reported below; the figure is only valid if all 20 complete
+                errors.append(exc)
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=create, args=(n,)) for n in range(20)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for deployment_id in ids:
+            http.wait_completed(deployment_id, timeout=300)
+        if errors or len(ids) != 20:
+            raise RuntimeError(f"{len(errors)} of 20 creations failed: {errors[:1]}")
+        print(f"concurrent_20x10_s: {time.perf_counter() - started:.2f}")
+
+        steps = last["plan"]["step_count"]
+        waves = last["plan"]["wave_count"]
+        print(f"state_transitions_50_resources: {states_entered(cloud, last['execution_arn'])}")
+        print(f"state_transitions_budget: {steps + waves + 12}")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -33,10 +32,7 @@ sys.path[:0] = [str(ROOT / "bench"), str(ROOT / "layers" / "shared"), str(ROOT /
 import cold_import  # noqa: E402
 import inventory_scale  # noqa: E402
 import read_size  # noqa: E402
-from lifecycle import Http, three_cloud_intent  # noqa: E402
-
-from localcloud.cloud import LocalCloud  # noqa: E402
-from localcloud.servers import running_servers  # noqa: E402
+from lifecycle import Http, local_cloud_as_admin, three_cloud_intent  # noqa: E402
 
 RESOURCES = 10_000
 TERMINAL = {"completed", "failed", "rolled_back", "cancelled"}
@@ -82,21 +78,13 @@ def _run(http: Http, intent: dict[str, Any], expected: str) -> tuple[float, dict
 
 
 def lifecycle_figures() -> dict[str, float]:
-    with tempfile.TemporaryDirectory(prefix="orch-bench-") as data, \
-            running_servers(data, durable=False) as servers:
-        cloud = LocalCloud(database_url=servers.database_url, redis_url=servers.redis_url, aws_port=0, api_port=0)
-        cloud.start()
-        try:
-            http = Http(cloud.api_url)
-            http.token = http.call("POST", "/api/v1/auth/login", cloud.admin_credentials())["access_token"]
-            _without_cost_ceiling(http)
-            completed_s, completed = _run(http, three_cloud_intent(RESOURCES, "scale"), "completed")
-            failing = three_cloud_intent(RESOURCES, "scale-undo")
-            failing["resources"][-1]["properties"]["simulate"] = {"fail_apply": "always"}
-            rollback_s, rolled_back = _run(http, failing, "rolled_back")
-            histories = [cloud.emulator.execution_history(run["execution_arn"]) for run in (completed, rolled_back)]
-        finally:
-            cloud.stop()
+    with local_cloud_as_admin() as (cloud, _, http):
+        _without_cost_ceiling(http)
+        completed_s, completed = _run(http, three_cloud_intent(RESOURCES, "scale"), "completed")
+        failing = three_cloud_intent(RESOURCES, "scale-undo")
+        failing["resources"][-1]["properties"]["simulate"] = {"fail_apply": "always"}
+        rollback_s, rolled_back = _run(http, failing, "rolled_back")
+        histories = [cloud.emulator.execution_history(run["execution_arn"]) for run in (completed, rolled_back)]
     return {
         "lifecycle_10000_resources_s": round(completed_s, 1),
         "rollback_10000_resources_s": round(rollback_s, 1),
