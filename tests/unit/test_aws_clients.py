@@ -1,9 +1,18 @@
 """boto3 clients are kept per process, and forgotten when the wiring is reset (a new endpoint, say)."""
 
-from orchestrator.adapters.aws.clients import client
+import pytest
+
+from orchestrator.adapters.aws.clients import client, forget_clients
 
 
-def test_a_reset_wiring_builds_clients_for_the_endpoint_in_force_now(monkeypatch):
+@pytest.fixture
+def fresh_clients():
+    forget_clients()  # none built for another endpoint by an earlier test
+    yield
+    forget_clients()  # and none left behind pointing at this test's made-up endpoints
+
+
+def test_a_reset_wiring_builds_clients_for_the_endpoint_in_force_now(monkeypatch, fresh_clients):
     from orchestrator import wiring
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
