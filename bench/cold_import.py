@@ -29,10 +29,11 @@ LAYER = ROOT / "layers" / "shared"
 SPAWNS = 7
 
 # The template's Globals that change what a handler loads or configures at import (service name and namespace
-# for Powertools; the log level), plus what the Lambda runtime itself sets.
+# for Powertools, pydantic's plugin lookup, the log level), plus what the Lambda runtime itself sets.
 LAMBDA_ENV = {
     "POWERTOOLS_SERVICE_NAME": "orchestrator",
     "POWERTOOLS_METRICS_NAMESPACE": "MultiCloudOrchestrator",
+    "PYDANTIC_DISABLE_PLUGINS": "__all__",
     "LOG_LEVEL": "INFO",
     "STAGE": "dev",
     "AWS_REGION": "us-east-1",
