@@ -47,7 +47,9 @@ def _max_concurrency(svc: Services, deployment: Deployment) -> int:
     return min(deployment.intent.max_concurrency, svc.settings.max_concurrency)
 
 
-def _compact(svc: Services, deployment: Deployment, plan) -> dict[str, Any]:
+def _compact(svc: Services, deployment: Deployment, plan, stages: list[list[int]] | None = None) -> dict[str, Any]:
+    """What the state machine carries; `stages` as packed when the plan was stored (packed again for a stored plan,
+    deterministically)."""
     intent = deployment.intent
     return {
         "plan_id": plan.plan_id,
@@ -55,7 +57,7 @@ def _compact(svc: Services, deployment: Deployment, plan) -> dict[str, Any]:
         # A workflow restarted after its approval was recorded goes straight on to execution.
         "requires_approval": plan.requires_approval and deployment.status in (S.PLANNED, S.AWAITING_APPROVAL),
         # Batch numbers only, never step ids: the state stays small whatever the plan's size.
-        "stages": schedule(plan.workflow_waves()).stages,
+        "stages": schedule(plan.workflow_waves()).stages if stages is None else stages,
         "max_concurrency": _max_concurrency(svc, deployment),
         "approval_timeout_seconds": intent.approval_timeout_seconds or svc.settings.approval_timeout_seconds,
         "rollback_on_failure": intent.rollback_on_failure,
@@ -88,7 +90,8 @@ def plan_deployment(svc: Services, deployment_id: str, correlation_id: str) -> d
         if held:
             plan = _blocked_by_claims(plan, held)
     before = {resource.identifier: resource.model_dump(mode="json") for resource in live}
-    batch_of = schedule(plan.workflow_waves()).batch_of
+    packed = schedule(plan.workflow_waves())
+    batch_of = packed.batch_of
     steps = [
         StepRun(step_id=step.step_id, deployment_id=deployment.id, tenant_id=deployment.tenant_id,
                 idempotency_key=step.idempotency_key, name=step.name, action=step.action.value, wave=step.wave,
@@ -113,7 +116,7 @@ def plan_deployment(svc: Services, deployment_id: str, correlation_id: str) -> d
     svc.deployments.save(deployment, plan=plan, steps=steps)
     if plan.blocked:
         _publish(svc, "DeploymentPolicyBlocked", deployment, correlation_id)
-    return _compact(svc, deployment, plan)
+    return _compact(svc, deployment, plan, packed.stages)
 
 
 def _publish(svc: Services, detail_type: str, deployment: Deployment, correlation_id: str) -> None:
