@@ -60,6 +60,19 @@ class ResourceSpec(BaseModel):
         return resource_identifier(self.provider.value, self.region, self.resource_type.value, self.name)
 
 
+class StrategyOptions(BaseModel):
+    """How the strategy runs; each option applies to the strategies named (and is ignored by the others)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # rolling: steps per batch within a wave, health-checked after each batch (None: the intent's max_concurrency).
+    batch_size: int | None = Field(default=None, ge=1, le=MAX_RESOURCES)
+    # canary: the share of changed compute-like resources (compute, container, serverless) applied first.
+    canary_percent: int = Field(default=10, ge=1, le=50)
+    # canary and blue_green: how long the canary or the switched green instances are watched before the rest runs.
+    bake_seconds: int = Field(default=300, ge=0, le=24 * 3600)
+
+
 class DeploymentIntent(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -69,6 +82,7 @@ class DeploymentIntent(BaseModel):
     target_regions: list[Region] = Field(default_factory=list, max_length=100)
     resources: list[ResourceSpec] = Field(min_length=1, max_length=MAX_RESOURCES)
     strategy: Strategy = Strategy.ROLLING
+    strategy_options: StrategyOptions = Field(default_factory=StrategyOptions)
     auto_approve: bool = False
     rollback_on_failure: bool = True
     environment: Environment = Environment.DEVELOPMENT
