@@ -83,6 +83,10 @@ class Settings:
     event_bus_name: str | None = None
     approval_timeout_seconds: int = 86_400
     max_concurrency: int = 10
+    # Canary and blue/green bakes: at most this long (None: as the intent asks; the local cloud caps it so runs
+    # stay quick), the health watched every `bake_check_seconds`.
+    bake_seconds_cap: int | None = None
+    bake_check_seconds: int = 30
 
     # Bearer tokens: the HS256 key in clear (local) or in a Secrets Manager secret {"key": ...} (AWS).
     jwt_secret_value: str | None = field(default=None, repr=False)
@@ -129,6 +133,8 @@ class Settings:
             event_bus_name=_text(env, "EVENT_BUS_NAME"),
             approval_timeout_seconds=_number(env, "APPROVAL_TIMEOUT_SECONDS", 86_400, int, 1),
             max_concurrency=min(40, _number(env, "MAX_CONCURRENCY", 10, int, 1)),
+            bake_seconds_cap=_number(env, "BAKE_SECONDS_CAP", None, int, 0),
+            bake_check_seconds=_number(env, "BAKE_CHECK_SECONDS", 30, int, 1),
             jwt_secret_value=_text(env, "JWT_SECRET"),
             jwt_secret_arn=_text(env, "JWT_SECRET_ARN"),
             jwt_previous_secret_value=_text(env, "JWT_PREVIOUS_SECRET"),

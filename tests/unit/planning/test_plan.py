@@ -10,6 +10,7 @@ import pytest
 from orchestrator.domain.errors import NotFound
 from orchestrator.domain.intent import validate_intent
 from orchestrator.planning import Plan, PlanStep, StepAction, build_plan
+from orchestrator.planning.schedule import schedule_phases
 
 from .factories import DEPLOYMENT, ident, intent, live, res
 
@@ -40,12 +41,21 @@ def test_waves_list_every_step_including_no_ops():
     assert plan.waves == [["s1", "s2"], ["s3", "s4"], ["s5"], ["s6"]]
 
 
-def test_workflow_waves_leave_out_no_ops_and_the_waves_they_empty():
+def test_phase_waves_leave_out_no_ops_and_the_waves_they_empty():
     plan = mixed_plan()
-    assert plan.workflow_waves() == [["s2"], ["s3"], ["s5"], ["s6"]]
+    # rolling, batches of max_concurrency (10): one batch per wave that runs something
+    assert [phase.name for phase in plan.phases] == ["batch 1/4", "batch 2/4", "batch 3/4", "batch 4/4"]
+    assert plan.segment_waves() == {"rest": [["s2"], ["s3"], ["s5"], ["s6"]]}
     only_no_ops = build_plan(intent(res("a")), deployment_id=DEPLOYMENT, live=[live(res("a"))])
-    assert only_no_ops.workflow_waves() == []
+    assert only_no_ops.segment_waves() == {} and not only_no_ops.has_changes
     assert "Nothing needs to run" in only_no_ops.reasoning
+
+
+def test_a_plan_stored_without_phases_runs_its_waves_as_one_phase():
+    stored = mixed_plan().model_dump(mode="json")
+    del stored["phases"]
+    plan = Plan.model_validate(stored)
+    assert plan.segment_waves() == {"rest": [["s2"], ["s3"], ["s5"], ["s6"]]}
 
 
 def test_step_looks_up_by_id_and_reports_an_unknown_one():
@@ -92,7 +102,7 @@ def test_plan_survives_a_json_round_trip_unchanged():
     restored = Plan.model_validate(data)
     assert restored == plan
     assert Plan.model_validate_json(plan.model_dump_json()) == plan
-    assert restored.workflow_waves() == plan.workflow_waves()
+    assert restored.segment_waves() == plan.segment_waves()
 
 
 def test_planner_built_models_equal_what_validation_builds():
@@ -132,10 +142,12 @@ def large_raw_intent(count):
     return {"name": "big", "description": "big", "target_providers": ["aws"], "resources": resources}
 
 
-def test_workflow_waves_of_5000_steps_stay_far_below_the_step_functions_payload_limit():
+def test_the_stages_of_5000_steps_stay_far_below_the_step_functions_payload_limit():
     plan = build_plan(validate_intent(large_raw_intent(5000)), deployment_id=DEPLOYMENT)
-    assert sum(len(w) for w in plan.workflow_waves()) == 5000
-    payload = json.dumps({"deployment_id": DEPLOYMENT, "plan_id": plan.plan_id, "waves": plan.workflow_waves()})
+    segments = plan.segment_waves()
+    assert sum(len(w) for waves in segments.values() for w in waves) == 5000
+    packed = schedule_phases(list(segments.values()))
+    payload = json.dumps({"deployment_id": DEPLOYMENT, "plan_id": plan.plan_id, "stages": packed.stages})
     assert len(payload.encode()) < STEP_FUNCTIONS_PAYLOAD_LIMIT // 4
 
 

@@ -121,6 +121,7 @@ class StepOut(_Out):
     name: str
     action: str
     wave: int = Field(description="0-based: the first wave is 0")
+    phase: str | None = Field(description="The strategy phase the step runs in (\"batch 2/5\", \"canary\", ...)")
     provider: str
     region: str
     resource_type: str
@@ -180,7 +181,14 @@ class PolicyReportOut(_Out):
     overridable: list[PolicyFindingOut] = Field(description="Findings an admin may override")
 
 
-LISTS = "critical_path, policy_results, blast_radius, violations, warnings, overridable"
+LISTS = "critical_path, policy_results, blast_radius, violations, warnings, overridable, phases"
+
+
+class PhaseOut(_Out):
+    name: str = Field(description="\"batch 2/5\", \"canary\", \"bake\", \"green\", \"switch\", \"rest\", ...")
+    kind: Literal["batch", "canary", "bake", "green", "switch", "rest", "retire", "destroy", "create"]
+    steps: int = Field(description="How many steps run in it")
+    bake_seconds: int | None = Field(description="Bake phases: how long the health is watched")
 
 
 class PlanOut(_Out):
@@ -204,6 +212,10 @@ class PlanOut(_Out):
     policy_results: list[PolicyResultOut] = Field(description="Every tenant policy that applies, with its result")
     blast_radius: list[BlastRadiusOut] = Field(description="What depends on each updated or destroyed resource")
     soft_blocked: bool = Field(description="Waits for an admin override (POST /deployments/{id}/override)")
+    strategy: str
+    strategy_options: dict[str, Any] = Field(description="The strategy's options as the plan resolved them")
+    phases: list[PhaseOut] = Field(description="The strategy's phases in the order they run (the first 20)")
+    expected_downtime_seconds: int | None = Field(description="recreate: how long a recreated resource is absent")
     totals: dict[str, int] = Field(description=f"The full length of each list ({LISTS})")
     truncated: bool = Field(description="Some list holds fewer entries than its total")
 
@@ -251,6 +263,9 @@ class DeploymentSummaryOut(_Out):
     execution_arn: str | None
     error_message: str | None
     resource_count: int
+    phase: str | None = Field(description="Where the run is (\"batch 2/5\", \"canary\", \"bake\", \"switch\", "
+                                          "\"rest\", ...); null when no workflow runs")
+    phase_ends_at: str | None = Field(description="While baking: when the bake ends")
 
 
 class DeploymentOut(DeploymentSummaryOut):

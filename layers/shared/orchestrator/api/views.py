@@ -48,6 +48,10 @@ def plan_view(plan: PlanHeadline, steps: StepCounts) -> dict[str, Any]:
                             "resource_count": len(result["resources"])} for result in lists["policy_results"]],
         "blast_radius": lists["blast_radius"],
         "soft_blocked": f.get("soft_blocked", False),
+        "strategy": f.get("strategy", "rolling"),
+        "strategy_options": f.get("strategy_options", {}),
+        "phases": lists["phases"],
+        "expected_downtime_seconds": f.get("expected_downtime_seconds"),
         "totals": totals,
         "truncated": any(len(lists[name]) < n for name, n in totals.items())
         or any(len(r["resources"]) > NAMED_RESOURCES for r in lists["policy_results"]),
@@ -59,7 +63,8 @@ def step_view(row: PlannedStep) -> dict[str, Any]:
     step, planned = row.run, row.planned
     return {
         "step_id": step.step_id, "name": step.name, "action": step.action, "wave": step.wave,
-        "provider": row.provider, "region": planned.get("region", step.resource.get("region", "")),
+        "phase": step.phase_name, "provider": row.provider,
+        "region": planned.get("region", step.resource.get("region", "")),
         "resource_type": row.resource_type, "resource_identifier": step.resource_identifier,
         "dependencies": planned.get("dependencies", []),
         "estimated_duration_seconds": planned.get("estimated_duration_seconds"),
@@ -97,6 +102,7 @@ def deployment_summary(d: Deployment | DeploymentSummary) -> dict[str, Any]:
         "environment": s.environment, "strategy": s.strategy, "providers": s.providers, "tenant_id": s.tenant_id,
         "initiated_by": s.initiated_by, "created_at": _time(s.created_at), "updated_at": _time(s.updated_at),
         "execution_arn": s.execution_arn, "error_message": s.error_message, "resource_count": s.resource_count,
+        "phase": s.phase, "phase_ends_at": _time(s.phase_ends_at),
     }
 
 

@@ -146,6 +146,13 @@ class StalePlan(DomainError):
     code = "stale_plan"
 
 
+class HealthCheckFailed(DomainError):
+    """A strategy's health check found resources unhealthy (after a batch, or while a canary or green bakes): not
+    retried; the deployment rolls back."""
+
+    code = "health_check_failed"
+
+
 class Cancelled(DomainError):
     """The deployment was cancelled while a workflow task ran. The state machine catches this name."""
 

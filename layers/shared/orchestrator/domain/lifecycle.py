@@ -33,7 +33,8 @@ S = DeploymentStatus
 TRANSITIONS: dict[DeploymentStatus, frozenset[DeploymentStatus]] = {
     S.PENDING: frozenset({S.PLANNING, S.CANCELLED}),
     S.PLANNING: frozenset({S.PLANNED, S.FAILED}),
-    S.PLANNED: frozenset({S.AWAITING_APPROVAL, S.APPROVED, S.EXECUTING, S.CANCELLED}),
+    # A plan with nothing to change completes at once: planned -> completed, without approval or apply.
+    S.PLANNED: frozenset({S.AWAITING_APPROVAL, S.APPROVED, S.EXECUTING, S.CANCELLED, S.COMPLETED}),
     S.AWAITING_APPROVAL: frozenset({S.APPROVED, S.REJECTED, S.CANCELLED}),
     S.APPROVED: frozenset({S.EXECUTING, S.CANCELLED}),
     # Cancelling a running deployment undoes what was applied: executing -> rolling_back.
@@ -70,6 +71,12 @@ class EventType(StrEnum):
     UNDO_SKIPPED = "undo_skipped"
     POLICY_OVERRIDDEN = "policy_overridden"
     WORKFLOW_RESTARTED = "workflow_restarted"
+    # The plan held only no-ops: the run completed without approval or apply.
+    NO_CHANGES = "no_changes"
+    # Strategies: a phase's resources were verified, a bake started, traffic switched to green instances.
+    PHASE_VERIFIED = "phase_verified"
+    BAKE_STARTED = "bake_started"
+    TRAFFIC_SWITCHED = "traffic_switched"
     VERIFICATION_STARTED = "verification_started"
     VERIFIED = "verified"
     COMPLETED = "completed"
@@ -154,6 +161,11 @@ class Deployment(BaseModel):
     approval: Approval = Field(default_factory=Approval)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    # Where the running workflow is ("batch 2/5", "canary", "bake", ...; None when none runs), reported by its tasks
+    # apart from the state changes; a bake sets when it started and ends.
+    phase: str | None = None
+    phase_started_at: datetime | None = None
+    phase_ends_at: datetime | None = None
     _events: list[DomainEvent] = PrivateAttr(default_factory=list)
 
     @classmethod

@@ -60,6 +60,10 @@ class StepRun(BaseModel):
     # The batches the apply and the rollback run it in (orchestrator/planning/schedule.py).
     batch: int | None = None
     undo_batch: int | None = None
+    # The strategy phase it runs in: its position in the plan's phases (a task runs its steps phase by phase) and
+    # its name ("batch 2/5", "canary", ...).
+    phase: int = 0
+    phase_name: str | None = None
     resource_identifier: str = ""
     # The stack (deployment name) the step applies for: what its resource will belong to.
     stack: str | None = None

@@ -40,6 +40,10 @@ ACTION_FACTOR: dict[StepAction, float] = {
     StepAction.UPDATE: 0.5,
     StepAction.DESTROY: 0.4,
     StepAction.NO_OP: 0.0,
+    # blue_green: the green copy provisions like a create; the switch repoints traffic; retiring blue destroys.
+    StepAction.GREEN: 1.0,
+    StepAction.SWITCH: 0.05,
+    StepAction.RETIRE: 0.4,
 }
 
 # Bigger instances take longer to boot and to fill; they do not take proportionally longer.

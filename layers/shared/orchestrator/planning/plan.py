@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from itertools import groupby
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,6 +24,11 @@ class StepAction(StrEnum):
     UPDATE = "update"
     NO_OP = "no-op"
     DESTROY = "destroy"
+    # blue_green's three steps for an updated compute-like resource (planning/strategies.py): create the green
+    # instance next to the serving (blue) one, switch traffic to it, retire blue.
+    GREEN = "green"
+    SWITCH = "switch"
+    RETIRE = "retire"
 
 
 RiskLevel = Severity
@@ -73,6 +79,27 @@ class PlanStep(BaseModel):
     owner_stack: str | None = None
 
 
+PhaseKind = Literal["batch", "canary", "bake", "green", "switch", "rest", "retire", "destroy", "create"]
+
+
+# The parts of a run the state machine walks one after another (its Pass states name them); a phase runs in one.
+SEGMENTS = ("canary", "green", "switch", "rest", "retire")
+SEGMENT_OF: dict[str, str] = {"batch": "rest", "rest": "rest", "destroy": "rest", "create": "rest",
+                              "canary": "canary", "green": "green", "switch": "switch", "retire": "retire"}
+
+
+class PlanPhase(BaseModel):
+    """One part of the strategy's run: its steps (in run order; grouped by `wave` when they run) or a bake."""
+
+    model_config = _FROZEN
+
+    name: str
+    kind: PhaseKind
+    steps: list[str] = Field(default_factory=list)
+    # How long the canary or the switched green instances are watched (bake phases only).
+    bake_seconds: int | None = None
+
+
 class Plan(BaseModel):
     model_config = _FROZEN
 
@@ -102,6 +129,12 @@ class Plan(BaseModel):
     requires_approval: bool
     auto_approve_overridden: bool
     reasoning: str
+    # How the steps run (planning/strategies.py): the strategy, its options as resolved, and its phases in order.
+    strategy: str = "rolling"
+    strategy_options: dict[str, Any] = Field(default_factory=dict)
+    phases: list[PlanPhase] = Field(default_factory=list)
+    # recreate: the longest a recreated resource is expected to be absent (None for other strategies).
+    expected_downtime_seconds: int | None = None
 
     def blocked_by(self, violations: list[PolicyFinding], reason: str) -> Plan:
         """This plan with findings only the workflow knows (another deployment holds a resource): blocked."""
@@ -109,11 +142,26 @@ class Plan(BaseModel):
         return self.model_copy(update={"policy": report, "blocked": True,
                                        "reasoning": f"{self.reasoning} {reason}"})
 
-    def workflow_waves(self) -> list[list[str]]:
-        """The compact list the state machine carries: step ids per wave, without no-ops and empty waves."""
-        idle = {s.step_id for s in self.steps if s.action == StepAction.NO_OP}
-        compact = ([sid for sid in wave if sid not in idle] for wave in self.waves)
-        return [wave for wave in compact if wave]
+    @property
+    def has_changes(self) -> bool:
+        return any(step.action is not StepAction.NO_OP for step in self.steps)
+
+    def segment_waves(self) -> dict[str, list[list[str]]]:
+        """What the state machine runs, by segment (SEGMENTS): the step ids of each phase in the segment grouped by
+        wave, phase after phase. A rolling batch is a wave of its own here, so the packer may put several in one
+        task (which runs them one after another); no task spans two segments. A plan stored before strategies had
+        phases runs its waves as one segment."""
+        if "phases" not in self.model_fields_set:
+            idle = {s.step_id for s in self.steps if s.action == StepAction.NO_OP}
+            compact = ([sid for sid in wave if sid not in idle] for wave in self.waves)
+            return {"rest": [wave for wave in compact if wave]}
+        wave_of = {step.step_id: step.wave for step in self.steps}
+        segments: dict[str, list[list[str]]] = {}
+        for phase in self.phases:
+            if phase.steps:
+                segments.setdefault(SEGMENT_OF[phase.kind], []).extend(
+                    list(ids) for _, ids in groupby(phase.steps, key=wave_of.__getitem__))
+        return segments
 
     def step(self, step_id: str) -> PlanStep:
         # Planner ids are "s<n>" in step order, so the position is usually known; scan as a fallback.

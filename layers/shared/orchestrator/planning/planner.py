@@ -25,6 +25,8 @@ from .plan import Plan, PlanStep, PolicyFinding, PolicyReport, RiskLevel, StepAc
 from .policies import CompiledPolicy, evaluate_policy_set
 from .policy import PolicyContext, PolicyResult
 from .risk import RiskAssessment, assess_risk
+from .strategies import describe as describe_strategy
+from .strategies import expand
 
 # Enum members as plain text, without the per-access cost of `.value`.
 _TEXT: dict[str, str] = {member: member.value for enum in (Provider, ResourceType, StepAction) for member in enum}
@@ -140,9 +142,15 @@ def build_plan(intent: DeploymentIntent, *, deployment_id: str, live: Sequence[C
     soft_blocked = bool(policy.report.overridable) and not policy.blocked
     requires_approval = not intent.auto_approve or policy.auto_approve_overridden or soft_blocked
     figures = _Figures(total_seconds, critical, total_cents, dict(sorted(cents_by_provider.items())))
+    # Judged above per resource; now the steps as the strategy runs them.
+    rollout = expand(intent, steps)
+    bake = sum(phase.bake_seconds or 0 for phase in rollout.phases)
+    reasoning = _reasoning(intent, steps, figures, risk, policy, requires_approval)
+    if how := describe_strategy(intent.strategy.value, rollout):
+        reasoning = f"{reasoning} {how}"
     return trusted(Plan, {
-        "plan_id": plan_id, "deployment_id": deployment_id, "created_at": utcnow(), "steps": steps,
-        "waves": waves, "estimated_total_duration_seconds": total_seconds,
+        "plan_id": plan_id, "deployment_id": deployment_id, "created_at": utcnow(), "steps": rollout.steps,
+        "waves": waves, "estimated_total_duration_seconds": total_seconds + bake,
         "critical_path_seconds": figures.critical_seconds, "critical_path": [s.step_id for s in critical],
         "estimated_monthly_cost": total_cents / 100,
         "cost_breakdown": {provider: cents / 100 for provider, cents in figures.cents_by_provider.items()},
@@ -150,7 +158,8 @@ def build_plan(intent: DeploymentIntent, *, deployment_id: str, live: Sequence[C
         "blocked": policy.blocked, "requires_approval": requires_approval,
         "policy_results": results, "blast_radius": blast, "soft_blocked": soft_blocked,
         "auto_approve_overridden": policy.auto_approve_overridden,
-        "reasoning": _reasoning(intent, steps, figures, risk, policy, requires_approval),
+        "reasoning": reasoning, "strategy": intent.strategy.value, "strategy_options": rollout.options,
+        "phases": rollout.phases, "expected_downtime_seconds": rollout.expected_downtime_seconds,
     })
 
 

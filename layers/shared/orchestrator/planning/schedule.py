@@ -27,22 +27,29 @@ EVENTS_PER_BATCH = 7
 
 @dataclass(frozen=True, slots=True)
 class Schedule:
-    """`stages[i]` lists the batch numbers that run in parallel in stage i; `batch_of[step_id]` is a step's batch."""
+    """`stages[i]` lists the batch numbers that run in parallel in stage i; `batch_of[step_id]` is a step's batch;
+    `phase_of_stage[i]` the phase (of those packed together) stage i belongs to: no batch spans two phases."""
 
     stages: list[list[int]]
     batch_of: dict[str, int]
     steps_per_batch: int
+    phase_of_stage: list[int]
+
+    def phase_stages(self, phase: int) -> list[list[int]]:
+        return [stage for stage, owner in zip(self.stages, self.phase_of_stage, strict=True) if owner == phase]
 
     @property
     def events(self) -> int:
         return EVENTS_PER_STAGE * len(self.stages) + EVENTS_PER_BATCH * sum(map(len, self.stages))
 
 
-def _pack(waves: Sequence[Sequence[str]], size: int) -> Schedule:
+def _pack(phases: Sequence[Sequence[Sequence[str]]], size: int) -> Schedule:
     stages: list[list[int]] = []
+    phase_of_stage: list[int] = []
     batch_of: dict[str, int] = {}
     batches = 0
-    merging: list[str] = []  # consecutive small waves gathered into one batch
+    merging: list[str] = []  # consecutive small waves of one phase gathered into one batch
+    phase = 0
 
     def close_merge() -> None:
         nonlocal batches, merging
@@ -50,43 +57,52 @@ def _pack(waves: Sequence[Sequence[str]], size: int) -> Schedule:
             for step_id in merging:
                 batch_of[step_id] = batches
             stages.append([batches])
+            phase_of_stage.append(phase)
             batches += 1
             merging = []
 
-    for wave in waves:
-        if not wave:
-            continue
-        if size > 1 and len(wave) < size:
-            if len(merging) + len(wave) > size:
-                close_merge()
-            merging.extend(wave)
-            continue
-        close_merge()
-        # A big wave (or every wave when size is 1): split evenly into ceil(n / size) batches.
-        count = -(-len(wave) // size)
-        stage = list(range(batches, batches + count))
-        for index, step_id in enumerate(wave):
-            batch_of[step_id] = batches + index * count // len(wave)
-        stages.append(stage)
-        batches += count
-    close_merge()
-    return Schedule(stages=stages, batch_of=batch_of, steps_per_batch=size)
+    for phase, waves in enumerate(phases):  # noqa: B007 - close_merge reads the current phase
+        for wave in waves:
+            if not wave:
+                continue
+            if size > 1 and len(wave) < size:
+                if len(merging) + len(wave) > size:
+                    close_merge()
+                merging.extend(wave)
+                continue
+            close_merge()
+            # A big wave (or every wave when size is 1): split evenly into ceil(n / size) batches.
+            count = -(-len(wave) // size)
+            stage = list(range(batches, batches + count))
+            for index, step_id in enumerate(wave):
+                batch_of[step_id] = batches + index * count // len(wave)
+            stages.append(stage)
+            phase_of_stage.append(phase)
+            batches += count
+        close_merge()  # a batch never spans two phases
+    return Schedule(stages=stages, batch_of=batch_of, steps_per_batch=size, phase_of_stage=phase_of_stage)
 
 
 def schedule(waves: Sequence[Sequence[str]], *, budget: int | None = None) -> Schedule:
-    """The finest packing whose events fit `budget` (default PHASE_EVENT_BUDGET): one step per batch when it fits,
-    else the smallest batch size that does (found by doubling, then bisecting; events fall as the size grows)."""
+    """The finest packing of one phase's waves whose events fit `budget` (see `schedule_phases`)."""
+    return schedule_phases([waves], budget=budget)
+
+
+def schedule_phases(phases: Sequence[Sequence[Sequence[str]]], *, budget: int | None = None) -> Schedule:
+    """The finest packing of phases (each a list of waves, run one phase after another) whose events together fit
+    `budget` (default PHASE_EVENT_BUDGET): one step per batch when it fits, else the smallest batch size that does
+    (found by doubling, then bisecting; events fall as the size grows)."""
     budget = PHASE_EVENT_BUDGET if budget is None else budget
-    best = _pack(waves, 1)
+    best = _pack(phases, 1)
     if best.events <= budget:
         return best
     low, high = 1, 2
-    while (candidate := _pack(waves, high)).events > budget:
+    while (candidate := _pack(phases, high)).events > budget:
         low, high = high, high * 2
     best = candidate
     while high - low > 1:
         middle = (low + high) // 2
-        candidate = _pack(waves, middle)
+        candidate = _pack(phases, middle)
         if candidate.events <= budget:
             high, best = middle, candidate
         else:

@@ -46,6 +46,8 @@ class DeploymentSummary:
     error_message: str | None
     created_at: datetime
     updated_at: datetime
+    phase: str | None = None
+    phase_ends_at: datetime | None = None
 
     @classmethod
     def of(cls, d: Deployment) -> DeploymentSummary:
@@ -54,7 +56,7 @@ class DeploymentSummary:
                    status=d.status, environment=intent.environment.value, strategy=intent.strategy.value,
                    providers=intent.providers, resource_count=len(intent.resources), initiated_by=d.initiated_by,
                    execution_arn=d.execution_arn, error_message=d.error_message, created_at=d.created_at,
-                   updated_at=d.updated_at)
+                   updated_at=d.updated_at, phase=d.phase, phase_ends_at=d.phase_ends_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +92,7 @@ class PlanHeadline:
     """A plan without its steps and waves: what a deployment's summary shows. Each list that grows with the
     deployment (`LISTED`) holds at most the limit asked for; `totals` says how long each one really is."""
 
-    LISTED = ("critical_path", "policy_results", "blast_radius", "violations", "warnings", "overridable")
+    LISTED = ("critical_path", "policy_results", "blast_radius", "violations", "warnings", "overridable", "phases")
 
     figures: dict[str, Any]
     lists: dict[str, list[Any]]
@@ -168,6 +170,11 @@ class DeploymentRepository(Protocol):
         (empty when all were claimed). Claims of settled deployments are taken over."""
         ...
 
+    def set_phase(self, deployment_id: str, phase: str | None, *, started_at: datetime | None = None,
+                  ends_at: datetime | None = None) -> None:
+        """Report where the running workflow is (None: nowhere). Not a lifecycle change, so no version check."""
+        ...
+
     def set_execution_arn(self, deployment_id: str, execution_arn: str) -> None:
         """Record the running execution. Not a lifecycle change, so no version check: the workflow may already
         have moved the deployment on by the time the start call returns."""
@@ -198,6 +205,10 @@ class StepRepository(Protocol):
 
     def in_batch(self, deployment_id: str, batch: int, *, undo: bool = False) -> list[StepRun]:
         """The steps of one apply batch (or, with `undo`, rollback batch) in the order the batch runs them."""
+        ...
+
+    def in_phase(self, deployment_id: str, phase_name: str) -> list[StepRun]:
+        """The steps of one strategy phase, in the order they run."""
         ...
 
     def assign_undo_batches(self, deployment_id: str, undo_batch: dict[str, int]) -> None:

@@ -27,6 +27,14 @@ class BatchTaskInput(TaskInput):
     max_concurrency: int = Field(default=1, ge=1)
 
 
+class VerifyInput(TaskInput):
+    """Without `phase`: verify the whole deployment. With it: verify that strategy phase ("canary", "green",
+    "switch") and start its bake (`check`: "verify"), or check the health of a baking phase (`check`: "bake")."""
+
+    phase: Literal["canary", "green", "switch"] | None = None
+    check: Literal["verify", "bake"] = "verify"
+
+
 class ApprovalTaskInput(TaskInput):
     task_token: str = Field(min_length=1)
     plan_id: str | None = None

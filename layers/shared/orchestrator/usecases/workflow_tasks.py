@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from itertools import groupby
 from typing import Any
 
@@ -14,6 +15,7 @@ from ..domain.errors import (
     Cancelled,
     ConcurrencyConflict,
     DependencyUnavailable,
+    HealthCheckFailed,
     LockBusy,
     NotFound,
     ProviderError,
@@ -24,9 +26,9 @@ from ..domain.lifecycle import SETTLED, TRANSITIONS, Deployment, DeploymentStatu
 from ..domain.resources import CloudResource
 from ..domain.steps import StepRun, StepStatus
 from ..planning.diff import spec_identifier
-from ..planning.plan import PolicyFinding, StepAction
+from ..planning.plan import SEGMENTS, Plan, PolicyFinding, StepAction
 from ..planning.policy import RESOURCE_CLAIMED
-from ..planning.schedule import batch_parallelism, schedule
+from ..planning.schedule import Schedule, batch_parallelism, schedule, schedule_phases
 from ..ports.locks import resource_lock
 from ..ports.repositories import Claim
 from .services import Services
@@ -47,17 +49,29 @@ def _max_concurrency(svc: Services, deployment: Deployment) -> int:
     return min(deployment.intent.max_concurrency, svc.settings.max_concurrency)
 
 
-def _compact(svc: Services, deployment: Deployment, plan, stages: list[list[int]] | None = None) -> dict[str, Any]:
-    """What the state machine carries; `stages` as packed when the plan was stored (packed again for a stored plan,
-    deterministically)."""
+def _pack(plan: Plan) -> tuple[Schedule, list[str]]:
+    """The plan's segments packed into stages of batches, deterministically (a stored plan packs the same again)."""
+    segments = plan.segment_waves()
+    return schedule_phases(list(segments.values())), list(segments)
+
+
+def _compact(svc: Services, deployment: Deployment, plan: Plan,
+             packed: tuple[Schedule, list[str]] | None = None) -> dict[str, Any]:
+    """What the state machine carries."""
     intent = deployment.intent
+    packed_schedule, names = packed or _pack(plan)
     return {
         "plan_id": plan.plan_id,
         "blocked": plan.blocked,
+        "no_changes": deployment.status == S.COMPLETED and not plan.has_changes,
         # A workflow restarted after its approval was recorded goes straight on to execution.
         "requires_approval": plan.requires_approval and deployment.status in (S.PLANNED, S.AWAITING_APPROVAL),
-        # Batch numbers only, never step ids: the state stays small whatever the plan's size.
-        "stages": schedule(plan.workflow_waves()).stages if stages is None else stages,
+        # How the strategy's segments are walked: canary and blue_green have their own states, the others one rollout.
+        "route": "canary" if "canary" in names else "blue_green" if "switch" in names else "rollout",
+        # Per segment, batch numbers only, never step ids: the state stays small whatever the plan's size. Every
+        # segment is present (empty when the strategy has none), so each state's path always resolves.
+        "segments": {name: {"name": name, "stages": packed_schedule.phase_stages(names.index(name))
+                            if name in names else []} for name in SEGMENTS},
         "max_concurrency": _max_concurrency(svc, deployment),
         "approval_timeout_seconds": intent.approval_timeout_seconds or svc.settings.approval_timeout_seconds,
         "rollback_on_failure": intent.rollback_on_failure,
@@ -90,13 +104,18 @@ def plan_deployment(svc: Services, deployment_id: str, correlation_id: str) -> d
         if held:
             plan = _blocked_by_claims(plan, held)
     before = {resource.identifier: resource.model_dump(mode="json") for resource in live}
-    packed = schedule(plan.workflow_waves())
-    batch_of = packed.batch_of
+    packed = _pack(plan)
+    batch_of = packed[0].batch_of
+    phase_of = {sid: (index, phase.name) for index, phase in enumerate(plan.phases) for sid in phase.steps}
+    create = StepAction.CREATE
     steps = [
         StepRun(step_id=step.step_id, deployment_id=deployment.id, tenant_id=deployment.tenant_id,
                 idempotency_key=step.idempotency_key, name=step.name, action=step.action.value, wave=step.wave,
                 batch=batch_of.get(step.step_id), resource_identifier=step.resource_identifier,
-                resource=step.resource, stack=stack, before=before.get(step.resource_identifier))
+                resource=step.resource, stack=stack,
+                # A create starts from nothing (recreate's follows its destroy), so its undo removes what it made.
+                before=None if step.action is create else before.get(step.resource_identifier),
+                phase=phase_of.get(step.step_id, (0, None))[0], phase_name=phase_of.get(step.step_id, (0, None))[1])
         for step in plan.steps
     ]
     deployment.plan_id = plan.plan_id
@@ -113,10 +132,17 @@ def plan_deployment(svc: Services, deployment_id: str, correlation_id: str) -> d
             summary["awaiting_override"] = sorted({f.rule_id for f in plan.policy.overridable})
         deployment.approval = deployment.approval.model_copy(update={"required": plan.requires_approval})
         deployment.transition(S.PLANNED, actor=WORKFLOW, correlation_id=correlation_id, detail=summary)
+        if not plan.has_changes:  # nothing to approve or apply: done
+            deployment.approval = deployment.approval.model_copy(update={"required": False})
+            deployment.record(EventType.NO_CHANGES, actor=WORKFLOW, correlation_id=correlation_id,
+                              detail={"steps": len(plan.steps)})
+            deployment.transition(S.COMPLETED, actor=WORKFLOW, correlation_id=correlation_id)
     svc.deployments.save(deployment, plan=plan, steps=steps)
     if plan.blocked:
         _publish(svc, "DeploymentPolicyBlocked", deployment, correlation_id)
-    return _compact(svc, deployment, plan, packed.stages)
+    elif deployment.status == S.COMPLETED:
+        _publish(svc, "DeploymentCompleted", deployment, correlation_id)
+    return _compact(svc, deployment, plan, packed)
 
 
 def _publish(svc: Services, detail_type: str, deployment: Deployment, correlation_id: str) -> None:
@@ -197,26 +223,55 @@ _TRANSIENT = (LockBusy, DependencyUnavailable, ConcurrencyConflict)
 
 def run_batch(svc: Services, deployment_id: str, batch: int, run_step: Callable[[str], dict[str, Any]], *,
               undo: bool = False, stage_width: int = 1, max_concurrency: int = 1) -> dict[str, Any]:
-    """Run one batch of a stage: its steps wave by wave (newest first for an undo), each wave's steps in parallel
-    up to the batch's share of max_concurrency, each through `run_step(step_id)` (the idempotent apply or undo).
-    Steps already done are skipped, so a retried batch re-runs only the rest. When steps fail, the batch's other
-    steps of that wave still finish, no later wave starts, and one failure is raised for the state machine's
-    Retry and Catch."""
+    """Run one batch of a stage: its steps phase by phase and wave by wave (newest first for an undo), each wave's
+    steps in parallel up to the batch's share of max_concurrency, each through `run_step(step_id)` (the idempotent
+    apply or undo), then (applying) a health check of what the wave changed. Steps already done are skipped, so a
+    retried batch re-runs only the rest. When steps fail, the batch's other steps of that wave still finish, no
+    later wave starts, and one failure is raised for the state machine's Retry and Catch."""
     steps = svc.steps.in_batch(deployment_id, batch, undo=undo)
     if not steps:
         raise NotFound(f"batch {batch} of deployment {deployment_id} has no steps")
     parallel = batch_parallelism(max_concurrency, stage_width)
     results: list[dict[str, Any]] = []
+    phase: str | None = None
     with ThreadPoolExecutor(max_workers=parallel) as pool:
-        for _, wave in groupby(steps, key=lambda step: step.wave):
-            todo = [step.step_id for step in wave
+        for _, group in groupby(steps, key=lambda step: (step.phase, step.wave)):
+            group = list(group)
+            if not undo and group[0].phase_name != phase:
+                phase = group[0].phase_name
+                svc.deployments.set_phase(deployment_id, phase)
+            todo = [step.step_id for step in group
                     if (step.undone_at is None if undo else step.status != StepStatus.SUCCEEDED)]
             errors: list[Exception] = []
             for outcome in pool.map(_capture(run_step), todo):
                 (errors if isinstance(outcome, Exception) else results).append(outcome)
             if errors:
                 raise next((e for e in errors if not isinstance(e, _TRANSIENT)), errors[0])
+            if not undo:
+                check_health(svc, group)
     return {"batch": batch, "steps": len(steps), "ran": len(results), "results": results}
+
+
+# What a health check looks at after a step: the serving instance it changed, or the green instance it staged.
+_SERVING_CHECKED = frozenset({StepAction.CREATE.value, StepAction.UPDATE.value, StepAction.SWITCH.value})
+_STANDBY_CHECKED = frozenset({StepAction.GREEN.value})
+
+
+def check_health(svc: Services, steps: list[StepRun], *, since: Any = None) -> None:
+    """Raise `HealthCheckFailed` naming the resources of `steps` that are unhealthy (or missing) now, or became
+    unhealthy at or after `since`."""
+    if not steps:
+        return
+    tenant_id = steps[0].tenant_id
+    serving = [s.resource_identifier for s in steps if s.action in _SERVING_CHECKED]
+    standby = [s.resource_identifier for s in steps if s.action in _STANDBY_CHECKED]
+    bad = [*(svc.provider.unhealthy(tenant_id, serving, since=since) if serving else []),
+           *(f"{identifier} (green)" for identifier in
+             (svc.provider.unhealthy(tenant_id, standby, since=since, standby=True) if standby else []))]
+    if bad:
+        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        where = steps[0].phase_name or f"wave {steps[0].wave}"
+        raise HealthCheckFailed(f"health check failed after {where}: {shown} unhealthy")
 
 
 def _capture(run_step: Callable[[str], dict[str, Any]]) -> Callable[[str], dict[str, Any] | Exception]:
@@ -253,6 +308,8 @@ def apply_step(svc: Services, deployment_id: str, step_id: str, correlation_id: 
         step.succeed(resource_id)
         svc.steps.save(step, lease=lease)
     _record(svc, EventType.STEP_SUCCEEDED, correlation_id, step)
+    if step.action == StepAction.SWITCH.value:
+        _record_switch(svc, correlation_id, step)
     if current is not None and current.stack not in (None, step.stack) and step.action != StepAction.DESTROY.value:
         _record_adoption(svc, correlation_id, step, current)
     return _step_summary(step)
@@ -296,6 +353,17 @@ def _record_adoption(svc: Services, correlation_id: str, step: StepRun, previous
     svc.deployments.append_events(events, step.tenant_id)
 
 
+def _record_switch(svc: Services, correlation_id: str, step: StepRun) -> None:
+    """What now routes to the green instance: the records that depend on the resource (load balancers, DNS, CDNs
+    reach it by its identifier, which now resolves to green)."""
+    routes = sorted({d.identifier for d in svc.inventory.dependents(step.tenant_id, step.stack or "",
+                                                                    [step.resource_identifier])
+                     if step.resource_identifier in d.dependencies})
+    result = step.result or {}
+    _record(svc, EventType.TRAFFIC_SWITCHED, correlation_id, step, serving=result.get("serving"),
+            previous=result.get("previous"), routes=routes)
+
+
 def _run_provider(svc: Services, step: StepRun, attempt: int) -> str | None:
     action = StepAction(step.action)
     if action == StepAction.NO_OP:
@@ -303,6 +371,20 @@ def _run_provider(svc: Services, step: StepRun, attempt: int) -> str | None:
     if action == StepAction.DESTROY:
         svc.provider.destroy(tenant_id=step.tenant_id, identifier=step.resource_identifier,
                              idempotency_key=step.idempotency_key)
+        return None
+    where = {"tenant_id": step.tenant_id, "identifier": step.resource_identifier,
+             "idempotency_key": step.idempotency_key}
+    if action == StepAction.GREEN:  # staged next to the serving instance, which keeps serving
+        outcome = svc.provider.create_standby(tenant_id=step.tenant_id, deployment_id=step.deployment_id,
+                                              spec=_spec(step), idempotency_key=step.idempotency_key,
+                                              attempt=attempt, stack=step.stack)
+        step.result = outcome.model_dump(mode="json")
+        return outcome.provider_resource_id
+    if action == StepAction.SWITCH:
+        step.result = svc.provider.switch(**where).model_dump(mode="json")
+        return step.result.get("serving")
+    if action == StepAction.RETIRE:
+        svc.provider.destroy_standby(**where)
         return None
     outcome = svc.provider.apply(tenant_id=step.tenant_id, deployment_id=step.deployment_id, spec=_spec(step),
                                  idempotency_key=step.idempotency_key, attempt=attempt, stack=step.stack)
@@ -334,8 +416,14 @@ def undo_step(svc: Services, deployment_id: str, step_id: str, correlation_id: s
         step = _step(svc, deployment_id, step_id)
         if step.undone_at is None:
             current = svc.inventory.get(step.tenant_id, step.resource_identifier)
-            undo = _undo_for(step, current)
-            if undo == "restore":
+            undo = _undo_for(step, current) if step.action not in _BLUE_GREEN else _undo_blue_green(svc, step, current)
+            if undo == "switch back":
+                svc.provider.switch_back(tenant_id=step.tenant_id, identifier=step.resource_identifier,
+                                         idempotency_key=f"{step.idempotency_key}:undo")
+            elif undo == "destroy green":
+                svc.provider.destroy_standby(tenant_id=step.tenant_id, identifier=step.resource_identifier,
+                                             idempotency_key=f"{step.idempotency_key}:undo")
+            elif undo == "restore":
                 svc.inventory.upsert(CloudResource.model_validate(step.before))
             elif undo == "destroy":
                 svc.provider.destroy(tenant_id=step.tenant_id, identifier=step.resource_identifier,
@@ -348,6 +436,31 @@ def undo_step(svc: Services, deployment_id: str, step_id: str, correlation_id: s
             step.undone_at = utcnow()
             svc.steps.save(step, lease=lease)
     return _step_summary(step)
+
+
+_BLUE_GREEN = frozenset({StepAction.GREEN.value, StepAction.SWITCH.value, StepAction.RETIRE.value})
+
+
+def _undo_blue_green(svc: Services, step: StepRun, current: CloudResource | None) -> str:
+    """Blue/green undoes in reverse: traffic goes back to blue while blue is there (else the serving record is
+    restored in place, as an update's undo), then green is destroyed; a retired blue cannot come back."""
+    if step.status not in (StepStatus.SUCCEEDED, StepStatus.RUNNING, StepStatus.ACQUIRED):
+        return "nothing"
+    ours = current is not None and current.deployment_id == step.deployment_id
+    if step.action == StepAction.RETIRE.value:
+        return "nothing" if step.status != StepStatus.SUCCEEDED else "blue was retired; it cannot be switched back to"
+    standby = svc.provider.standby(step.tenant_id, step.resource_identifier)
+    if step.action == StepAction.SWITCH.value:
+        if not ours:
+            return "nothing" if current is not None and current.version == (step.before or {}).get("version") \
+                else "changed since by someone else; not switched back"
+        if standby is not None and standby.deployment_id != step.deployment_id:
+            return "switch back"
+        return _undo_for(step, current)  # blue is gone: put its record back in place
+    # green: remove the staged instance while it is this deployment's and does not serve
+    if standby is not None and standby.deployment_id == step.deployment_id and not ours:
+        return "destroy green"
+    return "nothing"
 
 
 def _undo_for(step: StepRun, current: CloudResource | None) -> str:
@@ -377,8 +490,10 @@ def verify(svc: Services, deployment_id: str, correlation_id: str) -> dict[str, 
         deployment = svc.deployments.save(deployment)
     elif deployment.status != S.VERIFYING:
         raise Cancelled(f"deployment {deployment_id} is {deployment.status.value}; not verified")
+    svc.deployments.set_phase(deployment_id, "verify")
+    # A green step's spec is what serves once traffic switched.
     specs = [_spec(step) for step in svc.steps.list(deployment_id)
-             if step.action in (StepAction.CREATE.value, StepAction.UPDATE.value)]
+             if step.action in (StepAction.CREATE.value, StepAction.UPDATE.value, StepAction.GREEN.value)]
     # In pages, so a 10,000-resource deployment is checked in a few reads, never one per resource.
     for start in range(0, len(specs), VERIFY_PAGE):
         svc.provider.verify_many(tenant_id=deployment.tenant_id, specs=specs[start:start + VERIFY_PAGE])
@@ -387,6 +502,55 @@ def verify(svc: Services, deployment_id: str, correlation_id: str) -> dict[str, 
                       detail={"resources_checked": checked})
     svc.deployments.append_events(deployment.pull_events(), deployment.tenant_id)
     return {"resources_checked": checked}
+
+
+def verify_phase(svc: Services, deployment_id: str, phase: str, correlation_id: str) -> dict[str, Any]:
+    """After the canary, green or switch phase: read the phase's resources back (green: the staged instances) and
+    check their health; then, unless green is next to be switched to, start the bake. Returns the next wait."""
+    deployment = _load(svc, deployment_id)
+    _ensure_executing(svc, deployment_id)
+    steps = svc.steps.in_phase(deployment_id, phase)
+    staged = phase == "green"
+    verified = [step for step in steps if step.action in (StepAction.CREATE.value, StepAction.UPDATE.value,
+                                                           StepAction.GREEN.value, StepAction.SWITCH.value)]
+    specs = [_spec(step) for step in verified if (step.action == StepAction.GREEN.value) == staged]
+    for start in range(0, len(specs), VERIFY_PAGE):
+        svc.provider.verify_many(tenant_id=deployment.tenant_id, specs=specs[start:start + VERIFY_PAGE],
+                                 standby=staged)
+    check_health(svc, verified)
+    detail = {"phase": phase, "resources_checked": len(specs)}
+    events = [DomainEvent(type=EventType.PHASE_VERIFIED, deployment_id=deployment_id, at=utcnow(), actor=WORKFLOW,
+                          correlation_id=correlation_id, detail=detail)]
+    if staged:
+        svc.deployments.append_events(events, deployment.tenant_id)
+        return {"wait_seconds": 0, "done": True}
+    bake = deployment.intent.strategy_options.bake_seconds
+    if svc.settings.bake_seconds_cap is not None:
+        bake = min(bake, svc.settings.bake_seconds_cap)
+    started = utcnow()
+    ends = started + timedelta(seconds=bake)
+    svc.deployments.set_phase(deployment_id, "bake", started_at=started, ends_at=ends)
+    events.append(DomainEvent(type=EventType.BAKE_STARTED, deployment_id=deployment_id, at=started, actor=WORKFLOW,
+                              correlation_id=correlation_id,
+                              detail={"phase": phase, "bake_seconds": bake, "ends_at": ends.isoformat()}))
+    svc.deployments.append_events(events, deployment.tenant_id)
+    return _bake_wait(svc, ends)
+
+
+def watch_bake(svc: Services, deployment_id: str, phase: str, correlation_id: str) -> dict[str, Any]:
+    """During the bake: fail when a baked resource is unhealthy now or was at any moment since the bake started
+    (`HealthCheckFailed`: the deployment rolls back); else the next wait, `done` once the bake is over."""
+    deployment = _load(svc, deployment_id)
+    _ensure_executing(svc, deployment_id)
+    if deployment.phase != "bake" or deployment.phase_started_at is None or deployment.phase_ends_at is None:
+        raise Cancelled(f"deployment {deployment_id} is not baking (phase {deployment.phase})")
+    check_health(svc, svc.steps.in_phase(deployment_id, phase), since=deployment.phase_started_at)
+    return _bake_wait(svc, deployment.phase_ends_at)
+
+
+def _bake_wait(svc: Services, ends: Any) -> dict[str, Any]:
+    left = max(0.0, (ends - utcnow()).total_seconds())
+    return {"wait_seconds": int(min(-(-left // 1), svc.settings.bake_check_seconds)), "done": left <= 0}
 
 
 def _error_text(error: Any) -> str:
@@ -422,6 +586,7 @@ def finalize(svc: Services, deployment_id: str, outcome: str, correlation_id: st
     deployment.transition(target, actor=WORKFLOW, correlation_id=correlation_id,
                           detail={"reason": reason} if reason else None, error_message=message or None)
     svc.deployments.save(deployment)
+    svc.deployments.set_phase(deployment_id, None)
     if target in (S.COMPLETED, S.FAILED, S.ROLLED_BACK):
         _publish(svc, f"Deployment{target.value.title().replace('_', '')}", deployment, correlation_id)
     return {"status": deployment.status.value}
@@ -443,12 +608,13 @@ def start_rollback(svc: Services, deployment_id: str, correlation_id: str, *, er
                               detail={"cause": _error_text(error)} if error else None,
                               error_message=_error_text(error) if error else None)
         svc.deployments.save(deployment)
-    # Steps that changed something (or may still be finishing), newest wave first, packed like the apply.
-    waves: dict[int, list[str]] = {}
+    svc.deployments.set_phase(deployment_id, "rollback")
+    # Steps that changed something (or may still be finishing), newest phase and wave first, packed like the apply.
+    waves: dict[tuple[int, int], list[str]] = {}
     for step in svc.steps.list(deployment_id):
         if step.undone_at is None and step.action != StepAction.NO_OP.value and step.status in (
                 StepStatus.SUCCEEDED, StepStatus.RUNNING, StepStatus.ACQUIRED):
-            waves.setdefault(step.wave, []).append(step.step_id)
+            waves.setdefault((step.phase, step.wave), []).append(step.step_id)
     packed = schedule([waves[w] for w in sorted(waves, reverse=True)])
     svc.steps.assign_undo_batches(deployment_id, packed.batch_of)
     return {"stages": packed.stages, "max_concurrency": _max_concurrency(svc, deployment)}

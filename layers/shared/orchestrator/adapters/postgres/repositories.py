@@ -7,6 +7,7 @@ CTE), list pages carry their total in a window column, and nothing issues a quer
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -69,14 +70,14 @@ events AS (
 
 _DEPLOYMENT_COLUMNS = """id::text, tenant_id, status, intent, plan_id, execution_arn, approval_required,
     approval_requested_at, decided_by, decided_at, approval_comment, overridden_by, override_reason, initiated_by,
-    version, error_message, created_at, updated_at"""
+    version, error_message, created_at, updated_at, phase, phase_started_at, phase_ends_at"""
 
 
 # A deployment's list row: its intent's figures are read in the database, never the intent itself.
 _SUMMARY_COLUMNS = """id::text, tenant_id, name, description, status, environment, strategy,
     ARRAY(SELECT jsonb_array_elements_text(intent->'target_providers')) AS providers,
     jsonb_array_length(intent->'resources') AS resource_count, initiated_by, execution_arn, error_message, created_at,
-    updated_at"""
+    updated_at, phase, phase_ends_at"""
 
 
 def _summary(r: dict[str, Any]) -> DeploymentSummary:
@@ -85,7 +86,7 @@ def _summary(r: dict[str, Any]) -> DeploymentSummary:
         status=DeploymentStatus(r["status"]), environment=r["environment"], strategy=r["strategy"],
         providers=r["providers"], resource_count=r["resource_count"], initiated_by=r["initiated_by"],
         execution_arn=r["execution_arn"], error_message=r["error_message"], created_at=r["created_at"],
-        updated_at=r["updated_at"])
+        updated_at=r["updated_at"], phase=r["phase"], phase_ends_at=r["phase_ends_at"])
 
 
 def _approval(row: dict[str, Any]) -> Approval:
@@ -102,6 +103,7 @@ def _deployment(row: dict[str, Any]) -> Deployment:
         execution_arn=row["execution_arn"],
         approval=_approval(row),
         created_at=row["created_at"], updated_at=row["updated_at"],
+        phase=row["phase"], phase_started_at=row["phase_started_at"], phase_ends_at=row["phase_ends_at"],
     )
 
 
@@ -181,13 +183,21 @@ class PgDeploymentRepository:
         # The plan document is read (detoasted) once, in the inner query, without its steps and waves; the outer one
         # cuts each growing list there, so what crosses the wire is bounded whatever the plan's size.
         paths = {name: f"$.policy.{name}" if name in ("violations", "warnings", "overridable") else f"$.{name}"
-                 for name in PlanHeadline.LISTED}
+                 for name in PlanHeadline.LISTED if name != "phases"}
         cut = ", ".join(f"jsonb_path_query_array(head, '{path}[0 to {list_limit - 1}]') AS \"{name}\", "
                         f"jsonb_array_length(coalesce(jsonb_path_query_first(head, '{path}'), '[]')) AS \"n_{name}\""
                         for name, path in paths.items())
+        # Phases are listed with their step counts, not their step ids (a rolling batch may hold thousands).
+        phases = f"""(SELECT coalesce(jsonb_agg(jsonb_build_object('name', ph->'name', 'kind', ph->'kind',
+                             'bake_seconds', ph->'bake_seconds', 'steps', jsonb_array_length(ph->'steps'))
+                             ORDER BY n), '[]')
+                      FROM jsonb_array_elements(coalesce(head->'phases', '[]')) WITH ORDINALITY AS x(ph, n)
+                      WHERE n <= {int(list_limit)}) AS phases,
+                     jsonb_array_length(coalesce(head->'phases', '[]')) AS n_phases"""
         with self._db.connection() as conn:
             row = conn.cursor(row_factory=dict_row).execute(f"""
-                SELECT head - 'critical_path' - 'policy_results' - 'blast_radius' - 'policy' AS figures, {cut}
+                SELECT head - 'critical_path' - 'policy_results' - 'blast_radius' - 'policy' - 'phases' AS figures,
+                       {cut}, {phases}
                 FROM (SELECT plan - 'steps' - 'waves' AS head FROM deployments WHERE id = %s AND plan IS NOT NULL
                       OFFSET 0) AS p""", (deployment_id,)).fetchone()
         if row is None:
@@ -290,6 +300,17 @@ class PgDeploymentRepository:
             raise psycopg.Rollback()  # all or nothing: a plan that cannot hold every resource holds none
         return [Claim(r["resource_identifier"], r["deployment_id"], r["name"], r["status"]) for r in held]
 
+    def set_phase(self, deployment_id: str, phase: str | None, *, started_at: datetime | None = None,
+                  ends_at: datetime | None = None) -> None:
+        # Outside the optimistic version: the phase is progress the workflow reports, not a state change, so it
+        # never conflicts with one (and a repeat writes nothing).
+        with self._db.connection() as conn:
+            conn.execute("""
+                UPDATE deployments SET phase = %s, phase_started_at = %s, phase_ends_at = %s
+                WHERE id = %s AND (phase, phase_started_at, phase_ends_at)
+                    IS DISTINCT FROM (%s::text, %s::timestamptz, %s::timestamptz)""",
+                         (phase, started_at, ends_at, deployment_id, phase, started_at, ends_at))
+
     def set_execution_arn(self, deployment_id: str, execution_arn: str) -> None:
         with self._db.connection() as conn:
             conn.execute("UPDATE deployments SET execution_arn = %s WHERE id = %s", (execution_arn, deployment_id))
@@ -347,14 +368,14 @@ class PgDeploymentRepository:
 
 _STEP_COLUMNS = """deployment_id::text, step_id, tenant_id, wave, name, action, resource_identifier, status, attempt,
     idempotency_key, resource, before, result, provider_resource_id, error_message, started_at, finished_at,
-    undone_at, stack, batch, undo_batch"""
+    undone_at, stack, batch, undo_batch, phase, phase_name"""
 
 
 # What a step list shows: not the resource spec, its inventory snapshot or the provider's result (JSON documents
 # that a page of 1,000 steps has no use for).
 _LISTED_STEP_COLUMNS = """deployment_id::text, step_id, tenant_id, wave, name, action, resource_identifier, status,
     attempt, idempotency_key, provider_resource_id, error_message, started_at, finished_at, undone_at, stack,
-    provider, resource_type, planned"""
+    provider, resource_type, planned, phase_name"""
 
 
 def _step(row: dict[str, Any]) -> StepRun:
@@ -379,19 +400,20 @@ def _insert_steps(conn: psycopg.Connection, steps: list[StepRun], plan: Plan | N
         "resource_identifier": s.resource_identifier, "provider": s.resource.get("provider", ""),
         "resource_type": s.resource.get("resource_type", ""), "status": s.status.value, "attempt": s.attempt,
         "idempotency_key": s.idempotency_key, "resource": s.resource, "before": s.before, "stack": s.stack,
-        "batch": s.batch,
+        "batch": s.batch, "phase": s.phase, "phase_name": s.phase_name,
         "planned": planned.get(s.step_id),
     } for s in steps]
     conn.execute("""
         INSERT INTO deployment_steps (deployment_id, step_id, tenant_id, wave, name, action, resource_identifier,
                                       provider, resource_type, status, attempt, idempotency_key, resource, before,
-                                      stack, batch, planned)
+                                      stack, batch, phase, phase_name, planned)
         SELECT %s, r.step_id, r.tenant_id, r.wave, r.name, r.action, r.resource_identifier, r.provider,
                r.resource_type, r.status, r.attempt, r.idempotency_key, r.resource, r.before, r.stack, r.batch,
-               r.planned
+               r.phase, r.phase_name, r.planned
         FROM jsonb_to_recordset(%s::jsonb) AS r(step_id text, tenant_id text, wave int, name text, action text,
              resource_identifier text, provider text, resource_type text, status text, attempt int,
-             idempotency_key text, resource jsonb, before jsonb, stack text, batch int, planned jsonb)""",
+             idempotency_key text, resource jsonb, before jsonb, stack text, batch int, phase int, phase_name text,
+             planned jsonb)""",
                  (steps[0].deployment_id, Jsonb(rows)))
 
 
@@ -422,8 +444,16 @@ class PgStepRepository:
         with self._db.connection() as conn:
             rows = conn.cursor(row_factory=dict_row).execute(
                 f"SELECT {_STEP_COLUMNS} FROM deployment_steps WHERE deployment_id = %s AND {column} = %s "
-                "ORDER BY wave" + (" DESC" if undo else "") + ", length(step_id), step_id",
+                # The order they run in: phase by phase, wave by wave (an undo, newest first).
+                + ("ORDER BY phase DESC, wave DESC" if undo else "ORDER BY phase, wave") + ", length(step_id), step_id",
                 (deployment_id, batch)).fetchall()
+        return [_step(r) for r in rows]
+
+    def in_phase(self, deployment_id: str, phase_name: str) -> list[StepRun]:
+        with self._db.connection() as conn:
+            rows = conn.cursor(row_factory=dict_row).execute(
+                f"SELECT {_STEP_COLUMNS} FROM deployment_steps WHERE deployment_id = %s AND phase_name = %s "
+                "ORDER BY phase, wave, length(step_id), step_id", (deployment_id, phase_name)).fetchall()
         return [_step(r) for r in rows]
 
     def assign_undo_batches(self, deployment_id: str, undo_batch: dict[str, int]) -> None:
