@@ -669,8 +669,8 @@ def test_replan_and_rollback_samples_restart_the_workflow_of_a_real_deployment(w
     assert api.resources(world.id("rollback")) == []
 
 
-@exercises("api/cloud_resources.json", "api/cloud_patch.json", "api/cloud_delete.json", "api/drift_scan.json",
-           "api/drift_reports.json", "api/drift_remediate.json")
+@exercises("api/cloud_resources.json", "api/cloud_get.json", "api/cloud_patch.json", "api/cloud_delete.json",
+           "api/drift_scan.json", "api/drift_reports.json", "api/drift_remediate.json")
 def test_console_and_drift_samples_change_the_cloud_then_report_and_remediate_the_drift(
         world: World, functions: Functions):
     target = world.id("console")
@@ -683,6 +683,9 @@ def test_console_and_drift_samples_change_the_cloud_then_report_and_remediate_th
                                             ids={SAMPLE_RESOURCE: changed["id"]}))
     assert patched.status == 200, patched.body
     assert patched.body["properties"]["public_access"] is True and patched.body["tags"] == {"team": "someone-else"}
+    shown = call_api(functions, api_event("api/cloud_get.json", world.operator, ids={SAMPLE_RESOURCE: changed["id"]}))
+    assert shown.status == 200, shown.body
+    assert shown.body == {**patched.body, "standby": None}
     deleted = call_api(functions, api_event("api/cloud_delete.json", world.operator,
                                             ids={SAMPLE_RESOURCE: removed["id"]}))
     assert deleted.status == 204 and deleted.body == ""

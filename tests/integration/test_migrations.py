@@ -29,6 +29,7 @@ EXPECTED_TABLES = {
     "drift_reports",
     "drift_items",
     "cloud_resources",
+    "cloud_standby",
     "lock_fences",
     "schema_migrations",
 }

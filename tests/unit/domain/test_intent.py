@@ -183,6 +183,7 @@ def test_resource_count_is_bounded():
     ({"fail_apply": -1}, "resources.0.properties.simulate.fail_apply"),
     ({"fail_apply": "sometimes"}, "resources.0.properties.simulate.fail_apply"),
     ({"fail_verify": "yes"}, "resources.0.properties.simulate.fail_verify"),
+    ({"unhealthy": 1}, "resources.0.properties.simulate.unhealthy"),
     ({"latency_ms": 120_000}, "resources.0.properties.simulate.latency_ms"),
     ({"explode": True}, "resources.0.properties.simulate"),
     ("always", "resources.0.properties.simulate"),
@@ -191,6 +192,14 @@ def test_fault_injection_settings_are_checked(simulate, location):
     payload = intent()
     payload["resources"][0]["properties"] = {"simulate": simulate}
     assert location in errors_of(payload)
+
+
+def test_every_fault_injection_setting_is_accepted():
+    payload = intent()
+    payload["resources"][0]["properties"] = {"simulate": {"fail_apply": 2, "fail_verify": False, "latency_ms": 10,
+                                                          "unhealthy": True}}
+    parsed = validate_intent(payload)
+    assert parsed.resources[0].properties["simulate"]["unhealthy"] is True
 
 
 def test_all_errors_come_back_together_structural_and_semantic():

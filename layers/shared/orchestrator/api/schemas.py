@@ -314,7 +314,19 @@ class ResourceOut(_Out):
     stack: str | None = Field(description="The stack (deployment name) that owns it; null when made by hand")
     version: int = Field(description="Bumped by every write")
     dependencies: list[str] = Field(description="What it depends on, possibly other stacks' resources")
+    health: Literal["healthy", "unhealthy"] = Field(description="The serving instance's health")
+    unhealthy_at: str | None = Field(description="When it last turned unhealthy (kept when it recovers)")
     updated_at: str | None
+
+
+class StandbyOut(_Out):
+    provider_resource_id: str
+    role: Literal["green", "blue"] = Field(description="green: staged, not serving yet; blue: served before a switch")
+    health: Literal["healthy", "unhealthy"]
+
+
+class ResourceDetailOut(ResourceOut):
+    standby: StandbyOut | None = Field(description="The standby instance (blue/green); null when there is none")
 
 
 class ResourceList(_Out):

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..domain.lifecycle import Deployment, DeploymentStatus, DomainEvent
 from ..domain.notifications import Delivery, Destination
-from ..domain.resources import CloudResource
+from ..domain.resources import CloudResource, StandbyResource
 from ..domain.steps import StepStatus
 from ..domain.tokens import ApiToken
 from ..domain.users import User
@@ -149,8 +149,14 @@ def resource_view(resource: CloudResource) -> dict[str, Any]:
         "region": resource.region, "resource_type": resource.resource_type.value, "name": resource.name,
         "provider_resource_id": resource.provider_resource_id, "properties": resource.properties,
         "tags": resource.tags, "deployment_id": resource.deployment_id, "stack": resource.stack,
-        "version": resource.version, "dependencies": resource.dependencies, "updated_at": _time(resource.updated_at),
+        "version": resource.version, "dependencies": resource.dependencies, "health": resource.health,
+        "unhealthy_at": _time(resource.unhealthy_at), "updated_at": _time(resource.updated_at),
     }
+
+
+def resource_detail_view(resource: CloudResource, standby: StandbyResource | None) -> dict[str, Any]:
+    return {**resource_view(resource), "standby": None if standby is None else {
+        "provider_resource_id": standby.provider_resource_id, "role": standby.role, "health": standby.health}}
 
 
 def token_view(token: ApiToken) -> dict[str, Any]:

@@ -12,7 +12,15 @@ Behaviour a workflow relies on:
   compare like with like. They are derived, not stored, so `computed_attributes` can recompute them at any time.
 - Fault injection through the `simulate` property, which is an instruction and never stored:
   `{"fail_apply": N}` fails attempts 1..N (`"always"`: every attempt), `{"latency_ms": n}` sleeps n ms per attempt
-  through the injected `sleep`, `{"fail_verify": true}` fails verification.
+  through the injected `sleep`, `{"fail_verify": true}` fails verification, `{"unhealthy": true}` leaves the
+  instance unhealthy (an apply without it leaves it healthy).
+- Health: every instance is healthy or unhealthy; `unhealthy_at` is when it last turned unhealthy, kept when it
+  recovers, so `unhealthy(since=T)` also names what was unhealthy for a moment since T.
+- Standby instances (blue/green, ADR 0027): `create_standby` stages a green instance beside an existing resource,
+  `switch` makes it serve in one transaction (the old instance stays as the blue standby), `switch_back` reverses
+  that, `destroy_standby` removes the standby. All idempotent under their key, like apply and destroy. A standby's
+  provider id is that of a resource named `<name>-g<6 hex of the key's digest>`, so each staging has its own id
+  and a retry of one staging finds the instance it made.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ import uuid
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,7 +41,7 @@ from ..domain.catalogue import Provider, ResourceType, resource_identifier
 from ..domain.errors import ApplyFailed, ProviderError, VerificationFailed
 from ..domain.intent import ResourceSpec
 from ..domain.lifecycle import utcnow
-from ..domain.resources import CloudResource
+from ..domain.resources import CloudResource, Health, StandbyResource
 from ..drift.detector import property_differences
 from ..ports.inventory import Inventory, ResultStore
 from .naming import (
@@ -45,6 +54,7 @@ from .naming import (
     gcp_zone,
     is_public,
     slug,
+    suffixed,
 )
 
 _ID_NAMESPACE = uuid.UUID("5b0c7a4e-3f1d-4c59-9d1e-6a0f0e8b2c11")
@@ -56,7 +66,7 @@ class ApplyOutcome(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    operation: Literal["apply"] = "apply"
+    operation: Literal["apply", "create_standby"] = "apply"
     identifier: str
     resource_id: str
     provider_resource_id: str
@@ -77,6 +87,33 @@ class DestroyOutcome(BaseModel):
     action: Literal["destroyed", "already_absent"]
 
 
+class SwitchOutcome(BaseModel):
+    """What `switch` and `switch_back` return: which instance serves now and which served before."""
+
+    model_config = ConfigDict(frozen=True)
+
+    operation: Literal["switch", "switch_back"]
+    identifier: str
+    # The provider id of the instance serving after the call.
+    serving: str
+    # The provider id of the instance that served before (now the standby); None when nothing changed.
+    previous: str | None
+    # The inventory record's version after the call.
+    version: int
+    action: Literal["switched", "unchanged"]
+
+
+class StandbyDestroyOutcome(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    operation: Literal["destroy_standby"] = "destroy_standby"
+    identifier: str
+    # None when there was no standby.
+    provider_resource_id: str | None
+    role: Literal["green", "blue"] | None
+    action: Literal["destroyed", "already_absent"]
+
+
 @dataclass(frozen=True, slots=True)
 class FaultPlan:
     """The `simulate` property, read leniently: `validate_intent` has already rejected malformed values."""
@@ -84,6 +121,7 @@ class FaultPlan:
     fail_apply: int | Literal["always"] = 0
     fail_verify: bool = False
     latency_ms: int = 0
+    unhealthy: bool = False
 
     @classmethod
     def of(cls, properties: Mapping[str, Any]) -> FaultPlan:
@@ -96,6 +134,7 @@ class FaultPlan:
             fail_apply=fail_apply if fail_apply == "always" or (type(fail_apply) is int and fail_apply > 0) else 0,
             fail_verify=raw.get("fail_verify") is True,
             latency_ms=latency if type(latency) is int and latency > 0 else 0,
+            unhealthy=raw.get("unhealthy") is True,
         )
 
     def fails(self, attempt: int) -> bool:
@@ -148,21 +187,88 @@ class SimulatedProvider:
             stored = self._results.put_if_absent(idempotency_key, outcome.model_dump(mode="json"))
         return DestroyOutcome.model_validate(stored)
 
+    def create_standby(self, *, tenant_id: str, deployment_id: str, spec: ResourceSpec, idempotency_key: str,
+                       attempt: int, stack: str | None = None) -> ApplyOutcome:
+        """Stage the green instance of an existing resource, as `spec` describes it, beside the serving one. Raise
+        `ProviderError` when the resource does not exist or has a standby this key did not stage, `ApplyFailed` for
+        an injected fault."""
+        if attempt < 1:
+            raise ValueError("attempt numbers start at 1")
+        identifier = spec.identifier
+        if (first := self._replay(idempotency_key, "create_standby", identifier)) is not None:
+            return ApplyOutcome.model_validate(first)
+        faults = FaultPlan.of(spec.properties)
+        if faults.latency_ms:
+            self._sleep(faults.latency_ms / 1000)
+        if faults.fails(attempt):
+            limit = "every attempt" if faults.fail_apply == "always" else f"attempts 1-{faults.fail_apply}"
+            raise ApplyFailed(f"{identifier}: simulated standby failure on attempt {attempt} (fails {limit})")
+
+        with self._lock(tenant_id, identifier):
+            if (first := self._replay(idempotency_key, "create_standby", identifier)) is not None:
+                return ApplyOutcome.model_validate(first)
+            outcome = self._create_standby(tenant_id, deployment_id, stack, spec, idempotency_key, attempt,
+                                           faults.unhealthy)
+            stored = self._results.put_if_absent(idempotency_key, outcome.model_dump(mode="json"))
+        return ApplyOutcome.model_validate(stored)
+
+    def switch(self, *, tenant_id: str, identifier: str, idempotency_key: str) -> SwitchOutcome:
+        """Make the green standby serve, atomically; the instance that served becomes the blue standby. Raise
+        `ProviderError` when there is no green standby."""
+        return self._switch("switch", tenant_id, identifier, idempotency_key)
+
+    def switch_back(self, *, tenant_id: str, identifier: str, idempotency_key: str) -> SwitchOutcome:
+        """Make the blue standby serve again, atomically; green becomes the standby again. Unchanged when blue
+        already serves (the standby is green, or there is none)."""
+        return self._switch("switch_back", tenant_id, identifier, idempotency_key)
+
+    def destroy_standby(self, *, tenant_id: str, identifier: str, idempotency_key: str) -> StandbyDestroyOutcome:
+        """Delete the standby instance, whatever its role. An absent standby is not an error."""
+        if (first := self._replay(idempotency_key, "destroy_standby", identifier)) is not None:
+            return StandbyDestroyOutcome.model_validate(first)
+        with self._lock(tenant_id, identifier):
+            if (first := self._replay(idempotency_key, "destroy_standby", identifier)) is not None:
+                return StandbyDestroyOutcome.model_validate(first)
+            removed = self._inventory.delete_standby(tenant_id, identifier)
+            outcome = StandbyDestroyOutcome(
+                identifier=identifier, provider_resource_id=removed.provider_resource_id if removed else None,
+                role=removed.role if removed else None, action="destroyed" if removed else "already_absent")
+            stored = self._results.put_if_absent(idempotency_key, outcome.model_dump(mode="json"))
+        return StandbyDestroyOutcome.model_validate(stored)
+
     def read(self, tenant_id: str, identifier: str) -> CloudResource | None:
         return self._inventory.get(tenant_id, identifier)
+
+    def serving(self, tenant_id: str, identifier: str) -> CloudResource | None:
+        """The serving instance: the inventory record."""
+        return self._inventory.get(tenant_id, identifier)
+
+    def standby(self, tenant_id: str, identifier: str) -> StandbyResource | None:
+        return self._inventory.standby(tenant_id, identifier)
+
+    def unhealthy(self, tenant_id: str, identifiers: list[str], *, since: datetime | None = None,
+                  standby: bool = False) -> list[str]:
+        """The identifiers, in the given order, whose serving instance (standby: whose standby instance) is missing,
+        unhealthy now, or (with `since`) turned unhealthy at or after `since`. One read."""
+        return self._inventory.unhealthy(tenant_id, identifiers, since=since, standby=standby)
 
     def verify(self, *, tenant_id: str, spec: ResourceSpec) -> None:
         """Raise `VerificationFailed` unless the resource exists and holds exactly the spec's properties and tags."""
         self.verify_many(tenant_id=tenant_id, specs=[spec])
 
-    def verify_many(self, *, tenant_id: str, specs: list[ResourceSpec]) -> None:
-        """`verify` for many resources, read in one go; raises for the first that fails."""
-        found = {r.identifier: r for r in self._inventory.at(tenant_id, [spec.identifier for spec in specs])}
+    def verify_many(self, *, tenant_id: str, specs: list[ResourceSpec], standby: bool = False) -> None:
+        """`verify` for many resources, read in one go; raises for the first that fails. With `standby`, verify
+        their standby instances instead, which must also be healthy."""
+        identifiers = [spec.identifier for spec in specs]
+        instances = self._inventory.standbys_at(tenant_id, identifiers) if standby else self._inventory.at(
+            tenant_id, identifiers)
+        found: dict[str, CloudResource] = {r.identifier: r for r in instances}
         for spec in specs:
             identifier = spec.identifier
             resource = found.get(identifier)
             if resource is None:
-                raise VerificationFailed(f"{identifier} does not exist")
+                raise VerificationFailed(f"{identifier} has no standby instance" if standby
+                                         else f"{identifier} does not exist")
             if FaultPlan.of(spec.properties).fail_verify:
                 raise VerificationFailed(f"{identifier}: simulated verification failure")
             differences = property_differences(cloud_properties(spec.properties), spec.tags, resource.properties,
@@ -170,7 +276,11 @@ class SimulatedProvider:
             if differences:
                 paths = ", ".join(path for path, _, _ in differences[:5])
                 more = f" and {len(differences) - 5} more" if len(differences) > 5 else ""
-                raise VerificationFailed(f"{identifier} differs from its spec at {paths}{more}")
+                what = f"{identifier}'s standby instance" if standby else identifier
+                raise VerificationFailed(f"{what} differs from its spec at {paths}{more}")
+            if standby and resource.health == "unhealthy":
+                raise VerificationFailed(f"{identifier}'s standby instance {resource.provider_resource_id} is "
+                                         "unhealthy")
 
     # -----------------------------------------------------------------------------------------------------------------
 
@@ -181,28 +291,90 @@ class SimulatedProvider:
         provider_id, computed = describe(tenant_id, spec.provider, spec.region, spec.resource_type, spec.name,
                                          properties)
         existing = self._inventory.get(tenant_id, identifier)
+        health: Health = "unhealthy" if FaultPlan.of(spec.properties).unhealthy else "healthy"
         if existing is None:
             action: Literal["created", "updated", "unchanged"] = "created"
             stored = self._inventory.upsert(CloudResource(
                 id=resource_uuid(tenant_id, identifier), tenant_id=tenant_id, provider=spec.provider,
                 region=spec.region, resource_type=spec.resource_type, name=spec.name, provider_resource_id=provider_id,
                 properties=properties, tags=dict(spec.tags), deployment_id=deployment_id, stack=stack,
-                dependencies=[*spec.dependencies, *spec.references],
+                dependencies=[*spec.dependencies, *spec.references], health=health,
+                unhealthy_at=_turned_unhealthy(None, health),
             ))
         elif (not property_differences(properties, spec.tags, existing.properties, existing.tags)
               and existing.deployment_id == deployment_id and existing.stack == stack
-              and existing.dependencies == [*spec.dependencies, *spec.references]):
+              and existing.dependencies == [*spec.dependencies, *spec.references] and existing.health == health):
             action, stored = "unchanged", existing
         else:
             # Updated in place: the cloud keeps the resource's id; the applying deployment's stack now owns it.
             action = "updated"
             stored = self._inventory.upsert(existing.model_copy(update={
                 "properties": properties, "tags": dict(spec.tags), "deployment_id": deployment_id, "stack": stack,
-                "dependencies": [*spec.dependencies, *spec.references], "updated_at": utcnow(),
+                "dependencies": [*spec.dependencies, *spec.references], "updated_at": utcnow(), "health": health,
+                "unhealthy_at": _turned_unhealthy(existing, health),
             }))
         return ApplyOutcome(identifier=identifier, resource_id=stored.id,
                             provider_resource_id=stored.provider_resource_id, action=action, attempt=attempt,
                             computed=computed, version=stored.version)
+
+    def _create_standby(self, tenant_id: str, deployment_id: str, stack: str | None, spec: ResourceSpec, key: str,
+                        attempt: int, unhealthy: bool) -> ApplyOutcome:
+        identifier = spec.identifier
+        existing = self._inventory.get(tenant_id, identifier)
+        if existing is None:
+            raise ProviderError(f"{identifier} does not exist: a standby instance stands beside an existing resource")
+        properties = cloud_properties(spec.properties)
+        provider_id, computed = standby_instance(tenant_id, spec, properties, key, existing.provider_resource_id)
+        health: Health = "unhealthy" if unhealthy else "healthy"
+        staged = self._inventory.add_standby(StandbyResource(
+            id=existing.id, tenant_id=tenant_id, provider=spec.provider, region=spec.region,
+            resource_type=spec.resource_type, name=spec.name, provider_resource_id=provider_id, properties=properties,
+            tags=dict(spec.tags), deployment_id=deployment_id, stack=stack,
+            dependencies=[*spec.dependencies, *spec.references], health=health,
+            unhealthy_at=_turned_unhealthy(None, health), role="green",
+        ))
+        if staged is None:
+            current = self._inventory.standby(tenant_id, identifier)
+            if current is None:
+                raise ProviderError(f"{identifier} was deleted while its standby instance was being staged")
+            # The same provider id: an earlier attempt under this key staged it, then failed to record its outcome.
+            if current.provider_resource_id != provider_id or current.role != "green":
+                raise ProviderError(f"{identifier} already has a {current.role} standby instance "
+                                    f"({current.provider_resource_id}); destroy it first")
+        return ApplyOutcome(operation="create_standby", identifier=identifier, resource_id=existing.id,
+                            provider_resource_id=provider_id, action="created", attempt=attempt, computed=computed)
+
+    def _switch(self, operation: Literal["switch", "switch_back"], tenant_id: str, identifier: str,
+                key: str) -> SwitchOutcome:
+        if (first := self._replay(key, operation, identifier)) is not None:
+            return SwitchOutcome.model_validate(first)
+        with self._lock(tenant_id, identifier):
+            if (first := self._replay(key, operation, identifier)) is not None:
+                return SwitchOutcome.model_validate(first)
+            swapped = self._inventory.swap_standby(tenant_id, identifier, "green" if operation == "switch" else "blue")
+            if swapped is not None:
+                serving, standby = swapped
+                outcome = SwitchOutcome(operation=operation, identifier=identifier,
+                                        serving=serving.provider_resource_id,
+                                        previous=standby.provider_resource_id, version=serving.version,
+                                        action="switched")
+            else:
+                outcome = self._not_switched(operation, tenant_id, identifier)
+            stored = self._results.put_if_absent(key, outcome.model_dump(mode="json"))
+        return SwitchOutcome.model_validate(stored)
+
+    def _not_switched(self, operation: Literal["switch", "switch_back"], tenant_id: str,
+                      identifier: str) -> SwitchOutcome:
+        """Why a swap found nothing to swap: an error for `switch`, the goal already reached for `switch_back`."""
+        serving = self._inventory.get(tenant_id, identifier)
+        if serving is None:
+            raise ProviderError(f"{identifier} does not exist")
+        standby = self._inventory.standby(tenant_id, identifier)
+        if operation == "switch":
+            state = f"its standby is {standby.role}, already switched" if standby else "it has no standby instance"
+            raise ProviderError(f"cannot switch {identifier}: {state}; stage a green instance first")
+        return SwitchOutcome(operation=operation, identifier=identifier, serving=serving.provider_resource_id,
+                             previous=None, version=serving.version, action="unchanged")
 
     def _replay(self, key: str, operation: str, identifier: str) -> dict[str, Any] | None:
         first = self._results.get(key)
@@ -225,6 +397,25 @@ def expected_resource(spec: ResourceSpec, *, tenant_id: str, deployment_id: str 
                          region=spec.region, resource_type=spec.resource_type, name=spec.name,
                          provider_resource_id=provider_id, properties=properties, tags=dict(spec.tags),
                          deployment_id=deployment_id)
+
+
+def standby_instance(tenant_id: str, spec: ResourceSpec, properties: Mapping[str, Any], key: str,
+                     serving_id: str) -> tuple[str, dict[str, Any]]:
+    """(provider id, computed attributes) of the standby instance staged under `key`: those of a resource named
+    `<name>-g<6 hex>` (63 characters at most), so every staging gets its own id in the provider's format. The few
+    kinds whose id ignores the name (an Azure DNS zone is its domain) get the generation appended."""
+    generation = f"g{_digest('standby-generation', key)[:6]}"
+    provider_id, computed = describe(tenant_id, spec.provider, spec.region, spec.resource_type,
+                                     suffixed(spec.name, generation), properties)
+    return (provider_id if provider_id != serving_id else f"{provider_id}-{generation}"), computed
+
+
+def _turned_unhealthy(before: CloudResource | None, health: Health) -> datetime | None:
+    """The instance's `unhealthy_at` once it has `health`: now when it turns unhealthy, else what it was."""
+    was = before.unhealthy_at if before is not None else None
+    if health == "unhealthy" and (before is None or before.health == "healthy"):
+        return utcnow()
+    return was
 
 
 def computed_attributes(resource: CloudResource) -> dict[str, Any]:

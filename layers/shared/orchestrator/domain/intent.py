@@ -256,14 +256,15 @@ def _semantic_errors(
 
 
 def _simulate_errors(loc: tuple, simulate: Any) -> list[FieldError]:
-    """Fault injection for the simulated provider: {"fail_apply": N|"always", "fail_verify": bool, "latency_ms": n}."""
+    """Fault injection for the simulated provider: {"fail_apply": N|"always", "fail_verify": bool, "latency_ms": n,
+    "unhealthy": bool}."""
     if simulate is None:
         return []
     where = (*loc, "properties", "simulate")
     if not isinstance(simulate, dict):
         return [FieldError(where, "must be an object", "type_error")]
     errors = []
-    unknown = set(simulate) - {"fail_apply", "fail_verify", "latency_ms"}
+    unknown = set(simulate) - {"fail_apply", "fail_verify", "latency_ms", "unhealthy"}
     if unknown:
         errors.append(FieldError(where, f"unknown keys: {', '.join(sorted(unknown))}", "extra_forbidden"))
     fail_apply = simulate.get("fail_apply", 0)
@@ -271,6 +272,8 @@ def _simulate_errors(loc: tuple, simulate: Any) -> list[FieldError]:
         errors.append(FieldError((*where, "fail_apply"), "must be an integer 0..100 or \"always\"", "value_error"))
     if not isinstance(simulate.get("fail_verify", False), bool):
         errors.append(FieldError((*where, "fail_verify"), "must be true or false", "bool_type"))
+    if not isinstance(simulate.get("unhealthy", False), bool):
+        errors.append(FieldError((*where, "unhealthy"), "must be true or false", "bool_type"))
     latency = simulate.get("latency_ms", 0)
     if not (type(latency) is int and 0 <= latency <= 60_000):
         errors.append(FieldError((*where, "latency_ms"), "must be an integer 0..60000", "value_error"))

@@ -5,9 +5,10 @@ Adapters: `adapters/memory/inventory.py` (unit tests) and the PostgreSQL adapter
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Protocol
 
-from ..domain.resources import CloudResource
+from ..domain.resources import CloudResource, Health, StandbyResource, StandbyRole
 from ..planning.blast import Dependent
 
 
@@ -50,8 +51,38 @@ class Inventory(Protocol):
         ...
 
     def patch(self, tenant_id: str, resource_id: str, properties: dict[str, Any] | None = None,
-              tags: dict[str, str] | None = None) -> CloudResource | None:
-        """Out-of-band change (the console): merge properties, replace tags. None when unknown."""
+              tags: dict[str, str] | None = None, health: Health | None = None) -> CloudResource | None:
+        """Out-of-band change (the console): merge properties, replace tags, set the health (`unhealthy_at` becomes
+        now when it turns unhealthy). None when unknown."""
+        ...
+
+    def unhealthy(self, tenant_id: str, identifiers: list[str], *, since: datetime | None = None,
+                  standby: bool = False) -> list[str]:
+        """The identifiers, in the given order, whose serving instance (standby: whose standby instance) is missing,
+        unhealthy, or became unhealthy at or after `since`. One read whatever the number of identifiers."""
+        ...
+
+    # Standby instances (blue/green): at most one per record, deleted with it. ------------------------------------
+
+    def standby(self, tenant_id: str, identifier: str) -> StandbyResource | None: ...
+
+    def standbys_at(self, tenant_id: str, identifiers: list[str]) -> list[StandbyResource]:
+        """The standby instances at `identifiers` (absent ones are left out), by identifier."""
+        ...
+
+    def add_standby(self, standby: StandbyResource) -> StandbyResource | None:
+        """Stage `standby` beside its existing record; None when the record does not exist or already has one."""
+        ...
+
+    def swap_standby(self, tenant_id: str, identifier: str, role: StandbyRole) -> tuple[CloudResource,
+                                                                                        StandbyResource] | None:
+        """In one transaction, when the standby has `role`: it serves (the record, same id, takes its instance and a
+        new version) and the instance that served becomes the standby with the other role. Returns (serving,
+        standby) after the swap; None when the record has no standby with that role."""
+        ...
+
+    def delete_standby(self, tenant_id: str, identifier: str) -> StandbyResource | None:
+        """Remove the standby instance; returns what was removed, None when there was none."""
         ...
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..domain.errors import NotFound
-from ..domain.resources import CloudResource
+from ..domain.resources import CloudResource, StandbyResource
 from ..domain.users import Permission, User
 from .access import require
 from .requests import ResourcePatch, parse
@@ -22,10 +22,20 @@ def list_resources(svc: Services, user: User, *, deployment_id: str | None, afte
     return page, (page[-1].identifier if len(found) > limit else None)
 
 
+def get_resource(svc: Services, user: User, resource_id: str) -> tuple[CloudResource, StandbyResource | None]:
+    """A resource and its standby instance, if it has one."""
+    require(user, Permission.CLOUD_READ)
+    resource = svc.inventory.get_by_id(user.tenant_id, resource_id)
+    if resource is None:
+        raise NotFound(f"resource {resource_id} not found")
+    return resource, svc.inventory.standby(user.tenant_id, resource.identifier)
+
+
 def patch_resource(svc: Services, user: User, resource_id: str, payload: Any) -> CloudResource:
     require(user, Permission.CLOUD_WRITE)
     patch = parse(ResourcePatch, payload)
-    changed = svc.inventory.patch(user.tenant_id, resource_id, properties=patch.properties, tags=patch.tags)
+    changed = svc.inventory.patch(user.tenant_id, resource_id, properties=patch.properties, tags=patch.tags,
+                                  health=patch.health)
     if changed is None:
         raise NotFound(f"resource {resource_id} not found")
     return changed

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -31,6 +31,8 @@ class ScanBody(_Body):
 class ResourcePatch(_Body):
     properties: dict[str, Any] | None = None
     tags: dict[TagKey, TagValue] | None = Field(default=None, max_length=50)
+    health: Literal["healthy", "unhealthy"] | None = Field(
+        default=None, description="Set the serving instance's health; turning unhealthy records unhealthy_at")
 
 
 def parse(model: type[M], payload: Any) -> M:

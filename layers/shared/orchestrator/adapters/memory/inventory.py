@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import copy
 import threading
+from datetime import datetime
 from typing import Any
 
 from ...domain.lifecycle import utcnow
-from ...domain.resources import CloudResource
+from ...domain.resources import CloudResource, Health, StandbyResource, StandbyRole
 from ...planning.blast import Dependent
 
 
@@ -20,6 +21,7 @@ class InMemoryInventory:
         self._lock = threading.Lock()
         self._by_identifier: dict[tuple[str, str], CloudResource] = {}
         self._identifier_by_id: dict[tuple[str, str], str] = {}
+        self._standby: dict[tuple[str, str], StandbyResource] = {}
 
     def get(self, tenant_id: str, identifier: str) -> CloudResource | None:
         with self._lock:
@@ -51,6 +53,7 @@ class InMemoryInventory:
             if removed is None:
                 return False
             self._identifier_by_id.pop((tenant_id, removed.id), None)
+            self._standby.pop((tenant_id, identifier), None)
             return True
 
     def dependents(self, tenant_id: str, stack: str, identifiers: list[str]) -> list[Dependent]:
@@ -86,26 +89,90 @@ class InMemoryInventory:
                 or (r.deployment_id is None and (r.provider.value, r.region) in within)][:limit]
 
     def patch(self, tenant_id: str, resource_id: str, properties: dict[str, Any] | None = None,
-              tags: dict[str, str] | None = None) -> CloudResource | None:
+              tags: dict[str, str] | None = None, health: Health | None = None) -> CloudResource | None:
         """An out-of-band change: merge `properties` into the top level (a key set to None stays, as null), replace
-        the tags when given."""
+        the tags when given, set the health (`unhealthy_at` moves only when it turns unhealthy)."""
         with self._lock:
             identifier = self._identifier_by_id.get((tenant_id, resource_id))
             if identifier is None:
                 return None
             current = self._by_identifier[tenant_id, identifier]
-            update: dict[str, Any] = {"updated_at": utcnow(), "version": current.version + 1}
+            now = utcnow()
+            update: dict[str, Any] = {"updated_at": now, "version": current.version + 1}
             if properties is not None:
                 update["properties"] = {**copy.deepcopy(current.properties), **copy.deepcopy(properties)}
             if tags is not None:
                 update["tags"] = dict(tags)
+            if health is not None:
+                update["health"] = health
+                if health == "unhealthy" and current.health == "healthy":
+                    update["unhealthy_at"] = now
             patched = current.model_copy(update=update, deep=True)
             self._by_identifier[tenant_id, identifier] = patched
             return patched.model_copy(deep=True)
 
+    def unhealthy(self, tenant_id: str, identifiers: list[str], *, since: datetime | None = None,
+                  standby: bool = False) -> list[str]:
+        with self._lock:
+            instances = self._standby if standby else self._by_identifier
+            found = [instances.get((tenant_id, identifier)) for identifier in identifiers]
+            return [identifier for identifier, instance in zip(identifiers, found, strict=True)
+                    if instance is None or instance.health == "unhealthy"
+                    or (since is not None and instance.unhealthy_at is not None and instance.unhealthy_at >= since)]
+
+    def standby(self, tenant_id: str, identifier: str) -> StandbyResource | None:
+        found = self.standbys_at(tenant_id, [identifier])
+        return found[0] if found else None
+
+    def standbys_at(self, tenant_id: str, identifiers: list[str]) -> list[StandbyResource]:
+        with self._lock:
+            return [self._standby_view(self._standby[tenant_id, identifier])
+                    for identifier in sorted(set(identifiers)) if (tenant_id, identifier) in self._standby]
+
+    def add_standby(self, standby: StandbyResource) -> StandbyResource | None:
+        key = (standby.tenant_id, standby.identifier)
+        with self._lock:
+            if key not in self._by_identifier or key in self._standby:
+                return None
+            self._standby[key] = standby.model_copy(deep=True)
+            return self._standby_view(self._standby[key])
+
+    def swap_standby(self, tenant_id: str, identifier: str, role: StandbyRole) -> tuple[CloudResource,
+                                                                                        StandbyResource] | None:
+        key = (tenant_id, identifier)
+        with self._lock:
+            serving, staged = self._by_identifier.get(key), self._standby.get(key)
+            if serving is None or staged is None or staged.role != role:
+                return None
+            now = utcnow()
+            promoted = serving.model_copy(update={**_instance(staged), "version": serving.version + 1,
+                                                  "updated_at": now}, deep=True)
+            demoted = staged.model_copy(update={**_instance(serving), "role": "blue" if role == "green" else "green",
+                                                "created_at": now, "updated_at": now}, deep=True)
+            self._by_identifier[key], self._standby[key] = promoted, demoted
+            return promoted.model_copy(deep=True), self._standby_view(demoted)
+
+    def delete_standby(self, tenant_id: str, identifier: str) -> StandbyResource | None:
+        with self._lock:
+            removed = self._standby.pop((tenant_id, identifier), None)
+            return self._standby_view(removed) if removed is not None else None
+
+    def _standby_view(self, standby: StandbyResource) -> StandbyResource:
+        """The standby with its record's id and version, as the database's join gives them (caller holds the lock)."""
+        record = self._by_identifier.get((standby.tenant_id, standby.identifier))
+        update = {"id": record.id, "version": record.version} if record is not None else {}
+        return standby.model_copy(update=update, deep=True)
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._by_identifier)
+
+
+def _instance(resource: CloudResource) -> dict[str, Any]:
+    """What differs between a record's serving and standby instances."""
+    return {field: copy.deepcopy(getattr(resource, field))
+            for field in ("provider_resource_id", "properties", "tags", "health", "unhealthy_at", "deployment_id",
+                          "stack", "dependencies")}
 
 
 class InMemoryResultStore:

@@ -10,9 +10,9 @@ from ...wiring import services
 from ..context import current_user
 from ..conventions import no_content
 from ..guard import requires
-from ..params import ID_TEXT, IdText
-from ..schemas import ResourceList, ResourceOut, responses
-from ..views import resource_view
+from ..params import ETAG, ID_TEXT, IdText, IfNoneMatch
+from ..schemas import ResourceDetailOut, ResourceList, ResourceOut, responses
+from ..views import resource_detail_view, resource_view
 
 router = APIGatewayRouter()
 TAGS = ["simulated cloud"]
@@ -32,6 +32,14 @@ def resources(deployment_id: Annotated[IdText | None, Query(description="Only th
     items, next_after = uc.list_resources(services(), current_user(router), deployment_id=deployment_id,
                                           after=after, limit=limit)
     return {"items": [resource_view(r) for r in items], "next_after": next_after}
+
+
+@router.get("/cloud/resources/<resource_id>", operation_id="getResource",
+            summary="A resource, its health and its standby instance", tags=TAGS,
+            responses=responses(200, "The resource", 304, 401, 403, 404, 422, 429, 503, headers=ETAG))
+@requires(Permission.CLOUD_READ)
+def get(resource_id: ResourceId, if_none_match: IfNoneMatch = None) -> ResourceDetailOut:
+    return resource_detail_view(*uc.get_resource(services(), current_user(router), resource_id))
 
 
 @router.patch("/cloud/resources/<resource_id>", operation_id="patchResource",
