@@ -60,7 +60,10 @@ class LocalCloud:
         environment = {**local_process_environment(self.emulator, self.deployed),
                        "DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url,
                        # On one machine webhook receivers are on loopback; in AWS that is refused (SSRF).
-                       "WEBHOOK_ALLOW_LOOPBACK": "1"}
+                       "WEBHOOK_ALLOW_LOOPBACK": "1",
+                       # Bakes are capped locally so a canary or blue/green run takes seconds, not minutes.
+                       "BAKE_SECONDS_CAP": os.environ.get("BAKE_SECONDS_CAP") or "10",
+                       "BAKE_CHECK_SECONDS": os.environ.get("BAKE_CHECK_SECONDS") or "1"}
         self._saved_environment = {key: os.environ.get(key) for key in environment}
         os.environ.update(environment)
         wiring.reset()  # adapters built before now point elsewhere

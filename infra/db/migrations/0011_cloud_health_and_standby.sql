@@ -30,3 +30,14 @@ CREATE TABLE cloud_standby (
 );
 CREATE TRIGGER cloud_standby_touch BEFORE UPDATE ON cloud_standby
     FOR EACH ROW EXECUTE FUNCTION orch_touch_updated_at();
+
+-- Health is what the cloud observes, not what a deployment wrote: a write that changes only the health keeps the
+-- version, so an undo still recognises the record its deployment left (a canary marked unhealthy is rolled back).
+-- Any other write, even one that changes nothing, bumps it as before.
+DROP TRIGGER cloud_resources_version ON cloud_resources;
+CREATE TRIGGER cloud_resources_version BEFORE UPDATE ON cloud_resources
+    FOR EACH ROW WHEN (
+        (to_jsonb(OLD) - 'health' - 'unhealthy_at' - 'updated_at' - 'version')
+            IS DISTINCT FROM (to_jsonb(NEW) - 'health' - 'unhealthy_at' - 'updated_at' - 'version')
+        OR (OLD.health = NEW.health AND OLD.unhealthy_at IS NOT DISTINCT FROM NEW.unhealthy_at))
+    EXECUTE FUNCTION orch_bump_version();

@@ -127,7 +127,7 @@ def _canary(steps: Sequence[PlanStep], percent: int, bake_seconds: int) -> Rollo
     if not candidates:  # nothing serves traffic: there is nothing to try on a few first
         return _assemble(steps, [(_phase("rest", "rest", _by_wave(running)), [])], options)
     count = max(1, len(candidates) * percent // 100)
-    canary = _by_wave(_needs(candidates[:count], running))
+    canary = _by_wave(_needs(candidates[:count], steps))
     chosen = {step.step_id for step in canary}
     rest = _by_wave([step for step in running if step.step_id not in chosen])
     return _assemble(steps, [
@@ -156,7 +156,7 @@ def _blue_green(steps: Sequence[PlanStep], bake_seconds: int) -> Rollout:
     number = max(int(step.step_id[1:]) for step in steps)
     greens = [_rekeyed(t, StepAction.GREEN) for t in targets]
     green_ids = {t.step_id for t in targets}
-    needed = [s for s in _needs(targets, running) if s.step_id not in green_ids]
+    needed = [s for s in _needs(targets, steps) if s.step_id not in green_ids]
     green_phase = _by_wave([*needed, *greens])
     switches = [_extra(t, number + i, StepAction.SWITCH) for i, t in enumerate(targets, start=1)]
     number += len(targets)

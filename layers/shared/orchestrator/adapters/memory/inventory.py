@@ -98,7 +98,10 @@ class InMemoryInventory:
                 return None
             current = self._by_identifier[tenant_id, identifier]
             now = utcnow()
-            update: dict[str, Any] = {"updated_at": now, "version": current.version + 1}
+            update: dict[str, Any] = {"updated_at": now}
+            # As the database's trigger: a change of health alone keeps the version (it is observed, not written).
+            if properties is not None or tags is not None or health is None or health == current.health:
+                update["version"] = current.version + 1
             if properties is not None:
                 update["properties"] = {**copy.deepcopy(current.properties), **copy.deepcopy(properties)}
             if tags is not None:
