@@ -199,12 +199,25 @@ def _phase_steps(phase: dict[str, Any]) -> int | None:
     return steps if isinstance(steps, int) else None
 
 
+def phases_window(phases: list[dict[str, Any]], current: str | None) -> tuple[int, int]:
+    """The slice of `phases` worth listing: all of them if few, else PHASES_SHOWN from two before the running one
+    (batch 200 of 400 is in view, not only the first dozen)."""
+    if len(phases) <= PHASES_SHOWN:
+        return 0, len(phases)
+    index = next((i for i, phase in enumerate(phases) if current is not None and phase.get("name") == current), 0)
+    start = max(0, min(index - 2, len(phases) - PHASES_SHOWN))
+    return start, start + PHASES_SHOWN
+
+
 def phases_table(phases: list[dict[str, Any]], current: str | None = None) -> Table:
     """One row per phase of the plan (name, what it does), the one running now marked."""
     table = Table.grid(padding=(0, 1))
     for name in ("mark", "number", "name", "detail"):
         table.add_column(name, no_wrap=name != "detail", justify="right" if name == "number" else "left")
-    for number, phase in enumerate(phases[:PHASES_SHOWN], start=1):
+    start, end = phases_window(phases, current)
+    if start:
+        table.add_row("", "", Text(f"... {plural(start, 'earlier phase')}", style="dim"), "")
+    for number, phase in enumerate(phases[start:end], start=start + 1):
         name, kind = str(phase.get("name") or phase.get("kind") or "?"), phase.get("kind")
         details = []
         steps = _phase_steps(phase)
@@ -217,8 +230,8 @@ def phases_table(phases: list[dict[str, Any]], current: str | None = None) -> Ta
         now = current is not None and name == current
         table.add_row(Text("▶" if now else " ", style="bold cyan"), f"{number}.",
                       Text(name, style="bold cyan" if now else ""), Text("  ".join(details), style="dim"))
-    if len(phases) > PHASES_SHOWN:
-        table.add_row("", "", Text(f"... and {len(phases) - PHASES_SHOWN} more phases", style="dim"), "")
+    if len(phases) > end:
+        table.add_row("", "", Text(f"... and {len(phases) - end} more phases", style="dim"), "")
     return table
 
 

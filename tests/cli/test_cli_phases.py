@@ -96,6 +96,15 @@ def test_a_long_rolling_plan_lists_its_first_phases_and_counts_the_rest():
     rows = phase_rows(view)
     assert len(rows) == render.PHASES_SHOWN and rows[1] == "▶ 2. batch 2/400 25 steps" and "(batch)" not in view
     assert f"... and {400 - render.PHASES_SHOWN} more phases" in view and "batch 13/400" not in view
+    # Further on, the list follows the running batch: two before it, then what comes next.
+    d["phase"] = "batch 200/400"
+    view = text_of(render.deployment_view(d))
+    rows = phase_rows(view)
+    assert rows[0] == "198. batch 198/400 25 steps" and rows[2] == "▶ 200. batch 200/400 25 steps", rows
+    assert "... 197 earlier phases" in view and f"... and {400 - 197 - render.PHASES_SHOWN} more phases" in view
+    d["phase"] = "batch 400/400"
+    rows = phase_rows(text_of(render.deployment_view(d)))
+    assert len(rows) == render.PHASES_SHOWN and rows[-1] == "▶ 400. batch 400/400 25 steps", rows
 
 
 def test_a_full_plan_counts_the_steps_a_phase_lists():
