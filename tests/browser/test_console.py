@@ -541,6 +541,25 @@ def test_a_recreate_plan_states_its_downtime_and_an_older_server_shows_no_strate
     assert page.locator("#deployment-phase").count() == 0  # waiting for approval: no phase yet
     page.context.close()
 
+    def rolling(d: dict[str, Any]) -> dict[str, Any]:
+        return {**d, "strategy": "rolling", "phase": "batch 200/400", "phase_ends_at": None,
+                "plan": {**d["plan"], "strategy": "rolling", "expected_downtime_seconds": None, "phases": [
+                    {"name": f"batch {i}/400", "kind": "batch", "steps": 25, "bake_seconds": None}
+                    for i in range(1, 401)]}}
+
+    page = browser.page(operator.token)
+    serve_changed(page, created["id"], rolling)
+    page.goto(f"{browser.base_url}/console/#/deployments/{created['id']}")
+    page.wait_for_selector("#plan-phases li[aria-current=step]")
+    # Hundreds of batches: the list shows the stretch around the running one, numbered as in the plan.
+    shown = page.eval_on_selector_all("#plan-phases li", "lis => lis.map(li => [li.value, li.dataset.phase])")
+    assert shown[0] == [198, "batch 198/400"] and shown[2] == [200, "batch 200/400"] and len(shown) == 12
+    assert page.get_attribute("#plan-phases li[aria-current=step]", "data-phase") == "batch 200/400"
+    notes = page.eval_on_selector_all("#plan-phases .more-note", "ps => ps.map(p => p.textContent)")
+    assert notes == ["… 197 earlier phases", "… and 191 more phases"]
+    assert page.text_content("#deployment-phase") == "batch 200/400"
+    page.context.close()
+
     strategy_fields = {"strategy", "phase", "phase_ends_at"}
     plan_fields = {"strategy", "phases", "expected_downtime_seconds"}
 

@@ -432,22 +432,23 @@ function phasesSection(plan, currentPhase) {
     : Math.max(0, Math.min(index - 2, phases.length - PHASES_SHOWN));
   const end = Math.min(phases.length, start + PHASES_SHOWN);
   const items = phases.slice(start, end).map((p, i) => {
-    const current = p.name === currentPhase;
+    const name = String(p.name || p.kind || "?");
+    const current = name === currentPhase;
     const steps = Array.isArray(p.steps) ? p.steps.length : p.steps; // a count in the summary, a list in a plan
     const details = [
       steps != null && (steps || p.kind !== "bake") ? `${steps.toLocaleString()} step${steps === 1 ? "" : "s"}` : "",
       p.bake_seconds != null ? `${p.kind === "bake" ? "" : "bake "}${formatDuration(p.bake_seconds)}` : "",
     ].filter(Boolean).join(" · ");
-    return h("li", { class: ["phase", current && "phase--current"], value: start + i + 1, "data-phase": p.name,
+    return h("li", { class: ["phase", current && "phase--current"], value: start + i + 1, "data-phase": name,
       "data-kind": p.kind, "aria-current": current ? "step" : null },
-    h("span", { class: "phase__name" }, p.name),
-    p.kind && !p.name.startsWith(p.kind) ? h("span", { class: "chip phase__kind" }, p.kind) : null,
+    h("span", { class: "phase__name" }, name),
+    p.kind && !name.startsWith(p.kind) ? h("span", { class: "chip phase__kind" }, p.kind) : null,
     details ? h("span", { class: "muted small phase__detail" }, details) : null);
   });
   return h("div", { class: "phases", id: "plan-phases" },
     h("h3", {}, `Strategy ${plan.strategy ? plan.strategy.replaceAll("_", " ") : ""} · `
       + `${phases.length.toLocaleString()} phase${phases.length === 1 ? "" : "s"}`),
-    start ? h("p", { class: "muted small more-note" }, `… ${start.toLocaleString()} earlier`) : null,
+    start ? h("p", { class: "muted small more-note" }, `… ${start.toLocaleString()} earlier phase${start === 1 ? "" : "s"}`) : null,
     h("ol", { class: "phase-list" }, items),
     end < phases.length
       ? h("p", { class: "muted small more-note" }, `… and ${(phases.length - end).toLocaleString()} more phases`)
