@@ -448,7 +448,9 @@ function phasesSection(plan, currentPhase) {
   return h("div", { class: "phases", id: "plan-phases" },
     h("h3", {}, `Strategy ${plan.strategy ? plan.strategy.replaceAll("_", " ") : ""} · `
       + `${phases.length.toLocaleString()} phase${phases.length === 1 ? "" : "s"}`),
-    start ? h("p", { class: "muted small more-note" }, `… ${start.toLocaleString()} earlier phase${start === 1 ? "" : "s"}`) : null,
+    start
+      ? h("p", { class: "muted small more-note" }, `… ${start.toLocaleString()} earlier phase${start === 1 ? "" : "s"}`)
+      : null,
     h("ol", { class: "phase-list" }, items),
     end < phases.length
       ? h("p", { class: "muted small more-note" }, `… and ${(phases.length - end).toLocaleString()} more phases`)
