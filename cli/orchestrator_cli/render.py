@@ -6,6 +6,8 @@ Every function takes the API's JSON as it is and tolerates missing keys, so a ne
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +33,7 @@ NAMED = 3
 SEVERITY_STYLES = {"low": "dim", "medium": "yellow", "high": "bold red", "critical": "bold white on red"}
 STEP_DONE = frozenset({"succeeded", "failed", "cancelled", "timed_out"})
 NO_OP = "no-op"
+PHASES_SHOWN = 12  # a rolling plan of thousands of resources has hundreds of batches; the rest are counted
 ENVIRONMENT_SHORT = {"development": "dev", "staging": "staging", "production": "prod"}
 
 
@@ -54,18 +57,33 @@ def duration(seconds: float | int | None) -> str:
     return f"{hours}h {minutes:02d}m"
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _parse_time(at: Any) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(str(at).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def seconds_left(ends_at: datetime, now: datetime | None = None) -> int:
+    """Whole seconds until `ends_at` by the local clock, rounded up and never below 0 (a bake that ran over, or a
+    clock ahead of the server's, reads 0s)."""
+    return max(0, math.ceil((ends_at - (now or _utc_now())).total_seconds()))
+
+
 def ago(at: str | None, now: datetime | None = None) -> str:
     """An API time as people say it: `just now`, `3 min ago`, `5 h ago`, `2 d ago`, then the date; `-` if none.
     (--json prints the API's ISO times unchanged.)"""
     if not at:
         return "-"
-    try:
-        when = datetime.fromisoformat(str(at).replace("Z", "+00:00"))
-    except ValueError:
+    when = _parse_time(at)
+    if when is None:
         return str(at)
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    seconds = ((now or datetime.now(UTC)) - when).total_seconds()
+    seconds = ((now or _utc_now()) - when).total_seconds()
     future, seconds = seconds < 0, abs(seconds)
     if seconds < 45:
         return "just now"
@@ -76,6 +94,31 @@ def ago(at: str | None, now: datetime | None = None) -> str:
                 return when.strftime("%Y-%m-%d")
             return f"in {count} {unit}" if future else f"{count} {unit} ago"
     return str(at)  # not reached
+
+
+def phase_text(d: dict[str, Any], now: datetime | None = None) -> Text | None:
+    """The phase a running deployment is in (`canary`, `batch 2/5`), with the seconds left while it bakes; None
+    when idle or from a server that sends no phase."""
+    phase = d.get("phase")
+    if not phase:
+        return None
+    text = Text(str(phase), style="bold cyan")
+    ends = _parse_time(d["phase_ends_at"]) if d.get("phase_ends_at") else None
+    if ends is not None:
+        text.append(f"  {duration(seconds_left(ends, now))} left", style="bold")
+        text.append(f" (until {ends.astimezone(UTC):%H:%M:%S} UTC)", style="dim")
+    return text
+
+
+class PhaseCountdown:
+    """The phase line, worked out again each time it is drawn: a live view redraws several times a second, so a
+    bake's countdown ticks by the local clock between two polls of the server."""
+
+    def __init__(self, d: dict[str, Any], clock: Callable[[], datetime] = _utc_now):
+        self.d, self.clock = d, clock
+
+    def __rich__(self) -> Text:
+        return phase_text(self.d, self.clock()) or Text("-")
 
 
 def short_id(value: Any) -> str:
@@ -101,7 +144,7 @@ def _kv_table() -> Table:
 # -- deployments ----------------------------------------------------------------------------------------------------
 
 
-def deployment_header(d: dict[str, Any]) -> RenderableType:
+def deployment_header(d: dict[str, Any], clock: Callable[[], datetime] = _utc_now) -> RenderableType:
     table = _kv_table()
     table.add_row("Deployment", Text(f"{d.get('name', '?')}  ({d.get('id', '?')})"))
     line = Text.assemble(status_text(d.get("status")))
@@ -113,6 +156,8 @@ def deployment_header(d: dict[str, Any]) -> RenderableType:
     table.add_row("Status", line)
     table.add_row("Environment", f"{d.get('environment', '?')}   strategy {d.get('strategy', '?')}   "
                                  f"providers {', '.join(d.get('providers') or []) or '-'}")
+    if d.get("phase"):
+        table.add_row("Phase", PhaseCountdown(d, clock))
     table.add_row("Initiated by", f"{d.get('initiated_by', '?')}   {ago(d.get('created_at'))}")
     approval = d.get("approval") or {}
     if approval.get("decided_by"):
@@ -146,8 +191,54 @@ def _more(shown: int, total: int | None, noun: str) -> Text | None:
     return Text(f"... and {total - shown} more {noun}", style="dim")
 
 
-def plan_summary(plan: dict[str, Any], counts: dict[str, Any] | None = None) -> RenderableType:
-    """The plan's figures. `counts` is the deployment's `steps` (counts by action and status)."""
+def _phase_steps(phase: dict[str, Any]) -> int | None:
+    """A phase's step count: a number in the deployment's summary, the list of its steps in a full plan."""
+    steps = phase.get("steps")
+    if isinstance(steps, list):
+        return len(steps)
+    return steps if isinstance(steps, int) else None
+
+
+def phases_window(phases: list[dict[str, Any]], current: str | None) -> tuple[int, int]:
+    """The slice of `phases` worth listing: all of them if few, else PHASES_SHOWN from two before the running one
+    (batch 200 of 400 is in view, not only the first dozen)."""
+    if len(phases) <= PHASES_SHOWN:
+        return 0, len(phases)
+    index = next((i for i, phase in enumerate(phases) if current is not None and phase.get("name") == current), 0)
+    start = max(0, min(index - 2, len(phases) - PHASES_SHOWN))
+    return start, start + PHASES_SHOWN
+
+
+def phases_table(phases: list[dict[str, Any]], current: str | None = None) -> Table:
+    """One row per phase of the plan (name, what it does), the one running now marked."""
+    table = Table.grid(padding=(0, 1))
+    for name in ("mark", "number", "name", "detail"):
+        table.add_column(name, no_wrap=name != "detail", justify="right" if name == "number" else "left")
+    start, end = phases_window(phases, current)
+    if start:
+        table.add_row("", "", Text(f"... {plural(start, 'earlier phase')}", style="dim"), "")
+    for number, phase in enumerate(phases[start:end], start=start + 1):
+        name, kind = str(phase.get("name") or phase.get("kind") or "?"), phase.get("kind")
+        details = []
+        steps = _phase_steps(phase)
+        if steps is not None and (steps or kind != "bake"):
+            details.append(plural(steps, "step"))
+        if phase.get("bake_seconds") is not None:
+            details.append(("" if kind == "bake" else "bake ") + duration(phase["bake_seconds"]))
+        if kind and not name.startswith(str(kind)):
+            details.append(f"({kind})")
+        now = current is not None and name == current
+        table.add_row(Text("▶" if now else " ", style="bold cyan"), f"{number}.",
+                      Text(name, style="bold cyan" if now else ""), Text("  ".join(details), style="dim"))
+    if len(phases) > end:
+        table.add_row("", "", Text(f"... and {len(phases) - end} more phases", style="dim"), "")
+    return table
+
+
+def plan_summary(plan: dict[str, Any], counts: dict[str, Any] | None = None,
+                 current_phase: str | None = None) -> RenderableType:
+    """The plan's figures. `counts` is the deployment's `steps` (counts by action and status); `current_phase` the
+    deployment's `phase`, marked in the list of phases."""
     by_action = (counts or {}).get("by_action") or {}
     totals = plan.get("totals") or {}
     table = _kv_table()
@@ -166,6 +257,15 @@ def plan_summary(plan: dict[str, Any], counts: dict[str, Any] | None = None) -> 
     if plan.get("auto_approve_overridden"):
         approval += " (auto_approve overridden by policy)"
     table.add_row("Approval", approval)
+    phases = plan.get("phases") or []
+    if plan.get("strategy") or phases:
+        table.add_row("Strategy", f"{plan.get('strategy') or '?'}"
+                                  + (f" in {plural(len(phases), 'phase')}" if phases else ""))
+    if phases:
+        table.add_row("Phases", phases_table(phases, current_phase))
+    if plan.get("expected_downtime_seconds") is not None:
+        table.add_row("Downtime", Text(f"expected {duration(plan['expected_downtime_seconds'])} (recreate destroys, "
+                                       "then creates)", style="yellow"))
     policy = plan.get("policy") or {}
     results = plan.get("policy_results") or []
     for result in results:
@@ -330,12 +430,13 @@ def more_steps(d: dict[str, Any], page: dict[str, Any], *, status: str | None = 
 
 
 def deployment_view(d: dict[str, Any], page: dict[str, Any] | None = None, *, with_steps: bool = True,
-                    max_step_rows: int | None = None) -> RenderableType:
+                    max_step_rows: int | None = None,
+                    clock: Callable[[], datetime] = _utc_now) -> RenderableType:
     """The summary of GET /deployments/{id}, then (with `page`, a page of its steps) a row per step."""
-    parts: list[RenderableType] = [deployment_header(d)]
+    parts: list[RenderableType] = [deployment_header(d, clock)]
     plan = d.get("plan")
     if plan:
-        parts += [Text(""), plan_summary(plan, d.get("steps"))]
+        parts += [Text(""), plan_summary(plan, d.get("steps"), d.get("phase"))]
         if with_steps and (d.get("steps") or {}).get("total"):
             parts += [Text(""), progress_view(d, page, max_step_rows=max_step_rows)]
     return Group(*parts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console, Group, RenderableType
@@ -58,14 +59,16 @@ class Watcher:
     def __init__(self, client: Client, console: Console, *, interval: float = 1.0, timeout: float | None = None,
                  interactive: bool = False, quiet: bool = False, terminal_states: frozenset[str] = TERMINAL,
                  ask: Callable[[Console], tuple[str, str | None]] = ask_decision,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
         self.client, self.console = client, console
         self.interval, self.timeout = max(0.05, interval), timeout
         self.interactive, self.quiet = interactive, quiet
         self.terminal_states = terminal_states
-        self.ask, self.sleep = ask, sleep
+        self.ask, self.sleep, self.clock = ask, sleep, clock
         self._live: Live | None = None
         self._seen_status: str | None = None
+        self._seen_phase: tuple[Any, Any] | None = None
         self._seen_steps: dict[str, tuple[str, bool, int]] = {}
         self._seen_counts: str | None = None
         # The page of steps shown under the summary: the current wave's while executing, else the failed ones.
@@ -205,11 +208,13 @@ class Watcher:
     def live_view(self, deployment: dict[str, Any]) -> RenderableType:
         # Room for the header and plan summary; the steps share what is left of the terminal.
         rows = max(8, self.console.height - 24)
-        parts: list[RenderableType] = [render.deployment_view(deployment, self.page, max_step_rows=rows)]
+        parts: list[RenderableType] = [render.deployment_view(deployment, self.page, max_step_rows=rows,
+                                                              clock=self.clock)]
         status = deployment.get("status")
         elapsed = render.duration(round(time.monotonic() - self._started))
         if status not in self.terminal_states:
-            parts += [Text(""), Spinner("dots", text=Text(f"{status} ... {elapsed} (Ctrl-C stops waiting, not the "
+            doing = f"{status}, {deployment['phase']}" if deployment.get("phase") else str(status)
+            parts += [Text(""), Spinner("dots", text=Text(f"{doing} ... {elapsed} (Ctrl-C stops waiting, not the "
                                                           "deployment)", style="dim"))]
         return Group(*parts)
 
@@ -226,6 +231,12 @@ class Watcher:
         if plan and not self._plan_shown:
             self.console.print(render.plan_summary(plan, deployment.get("steps")))
             self._plan_shown = True
+        phase = (deployment.get("phase"), deployment.get("phase_ends_at"))
+        if phase != self._seen_phase:
+            # A log has no countdown: each phase gets one line, a bake saying how long it has left when it starts.
+            if phase[0]:
+                self.console.print(Text.assemble("  phase ", render.phase_text(deployment, self.clock()) or ""))
+            self._seen_phase = phase
         counts = render.status_counts(deployment.get("steps") or {}) if deployment.get("steps") else None
         if counts and counts != self._seen_counts:
             self.console.print(Text(f"  steps: {counts}", style="dim"))

@@ -86,6 +86,20 @@ export function formatDuration(seconds) {
   return `${Math.floor(minutes / 60)}h ${minutes % 60}m`;
 }
 
+/** Whole seconds from `now` until the API time `iso`, rounded up and never below 0 (a bake that ran over, or a
+ * clock ahead of the server's, reads 0). */
+export function secondsLeft(iso, now = Date.now()) {
+  return Math.max(0, Math.ceil((new Date(iso).getTime() - now) / 1000));
+}
+
+/** A countdown as a clock reads: 0:07, 4:05, 1:02:03. */
+export function formatCountdown(seconds) {
+  const hours = Math.floor(seconds / 3600);
+  const minutes = Math.floor((seconds % 3600) / 60);
+  const secs = String(seconds % 60).padStart(2, "0");
+  return hours ? `${hours}:${String(minutes).padStart(2, "0")}:${secs}` : `${minutes}:${secs}`;
+}
+
 export function formatMoney(amount) {
   if (amount === null || amount === undefined) return "–";
   return `$${Number(amount).toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 from api_client import Api, intent
@@ -433,4 +438,140 @@ def test_a_deployment_of_10000_steps_shows_a_page_of_steps_with_filters_and_pagi
     assert set(page.eval_on_selector_all("#step-results .wave-row th", "ths => ths.map(t => t.textContent)")) \
         == {"Wave 3"}
     page.screenshot(path=str(SCREENSHOTS / "console-10000-steps.png"), full_page=False)
+    page.context.close()
+
+
+# -- deployment strategies -----------------------------------------------------------------------------------------
+
+CANARY_PHASES = [{"name": "canary", "kind": "canary", "steps": 1, "bake_seconds": None},
+                 {"name": "bake", "kind": "bake", "steps": 0, "bake_seconds": 90},
+                 {"name": "rest", "kind": "rest", "steps": 2, "bake_seconds": None}]
+
+
+def serve_changed(page, deployment_id: str, change: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    """The page reads GET /deployments/{id} (and the list's row of it) as the API answers, changed by `change`:
+    the strategy fields of a run in a given phase, or a server without them. Every other route is served as is."""
+    def summary(route):
+        response = route.fetch()
+        route.fulfill(response=response, json=change(response.json()))
+
+    def listing(route):
+        response = route.fetch()
+        page_of = response.json()
+        page_of["items"] = [change(d) if d["id"] == deployment_id else d for d in page_of["items"]]
+        route.fulfill(response=response, json=page_of)
+
+    page.route(lambda url: urlparse(url).path.endswith(f"/api/v1/deployments/{deployment_id}"), summary)
+    page.route(lambda url: urlparse(url).path.endswith("/api/v1/deployments"), listing)
+
+
+def countdown_seconds(page) -> int:
+    minutes, seconds = re.fullmatch(r"(\d+):(\d\d) left", page.text_content("#phase-countdown")).groups()
+    return int(minutes) * 60 + int(seconds)
+
+
+def test_a_baking_canary_shows_its_phase_a_countdown_ticking_each_second_and_the_plans_phases(
+        browser: Chromium, admin: Api, tenant: str):
+    _, operator = user(admin, "operator", tenant)
+    created = operator.deploy(intent("canary-bake", auto_approve=False))
+    operator.wait_for(created["id"], "awaiting_approval")  # stays there: the page keeps refreshing
+    run = {"strategy": "canary", "phase": "bake",
+           "phase_ends_at": (datetime.now(UTC) + timedelta(seconds=90)).isoformat()}
+
+    def baking(d: dict[str, Any]) -> dict[str, Any]:
+        plan = d.get("plan") and {**d["plan"], "strategy": "canary", "phases": CANARY_PHASES,
+                                  "expected_downtime_seconds": None}
+        return {**d, **run, **({"plan": plan} if plan else {})}
+
+    page = browser.page(operator.token)
+    serve_changed(page, created["id"], baking)
+    page.goto(f"{browser.base_url}/console/#/deployments")
+    note = page.wait_for_selector(f'#deployments tr[data-id="{created["id"]}"] .phase-note')
+    assert note.text_content() == "bake"
+    page.click(f'#deployments tr[data-id="{created["id"]}"] a')
+    page.wait_for_selector("#deployment-phase[data-phase=bake] #phase-countdown")
+    first = countdown_seconds(page)
+    assert 80 <= first <= 90, first
+    # The API says the same phase_ends_at at every refresh: the seconds fall by the browser's clock, each second.
+    page.wait_for_function(f"document.querySelector('#phase-countdown').textContent !== "
+                           f"{json.dumps(page.text_content('#phase-countdown'))}", timeout=2500)
+    time.sleep(2.2)
+    later = countdown_seconds(page)
+    assert first - 4 <= later <= first - 2, (first, later)
+
+    phases = page.eval_on_selector_all("#plan-phases li", "lis => lis.map(li => [li.dataset.phase, "
+                                       "li.getAttribute('aria-current'), li.textContent])")
+    assert [(name, current) for name, current, _ in phases] == [("canary", None), ("bake", "step"), ("rest", None)]
+    assert [text for _, _, text in phases] == ["canary1 step", "bake1m 30s", "rest2 steps"]
+    assert page.text_content("#plan-phases h3") == "Strategy canary · 3 phases"
+    page.screenshot(path=str(SCREENSHOTS / "console-canary-bake.png"), full_page=True)
+
+    # A bake past its end (or a clock ahead of the server's) reads 0:00, never below.
+    run["phase_ends_at"] = (datetime.now(UTC) - timedelta(seconds=30)).isoformat()
+    page.wait_for_function("document.querySelector('#phase-countdown').textContent === '0:00 left'")
+    time.sleep(1.2)
+    assert page.text_content("#phase-countdown") == "0:00 left"
+    # The bake ends: the next phase is marked, and no countdown is left.
+    run.update(phase="rest", phase_ends_at=None)
+    page.wait_for_selector("#deployment-phase[data-phase=rest]")
+    assert page.locator("#phase-countdown").count() == 0
+    assert page.get_attribute("#plan-phases li[aria-current=step]", "data-phase") == "rest"
+    page.context.close()
+
+
+def test_a_recreate_plan_states_its_downtime_and_an_older_server_shows_no_strategy_fields(
+        browser: Chromium, admin: Api, tenant: str):
+    _, operator = user(admin, "operator", tenant)
+    created = operator.deploy(intent("recreate-plan", auto_approve=False))
+    operator.wait_for(created["id"], "awaiting_approval")
+
+    def recreate(d: dict[str, Any]) -> dict[str, Any]:
+        return {**d, "strategy": "recreate", "phase": None, "phase_ends_at": None,
+                "plan": {**d["plan"], "strategy": "recreate", "expected_downtime_seconds": 95, "phases": [
+                    {"name": "destroy", "kind": "destroy", "steps": 3, "bake_seconds": None},
+                    {"name": "create", "kind": "create", "steps": 3, "bake_seconds": None}]}}
+
+    page = browser.page(operator.token)
+    serve_changed(page, created["id"], recreate)
+    page.goto(f"{browser.base_url}/console/#/deployments/{created['id']}")
+    page.wait_for_selector("#plan-phases")
+    assert page.text_content("#expected-downtime") == "1m 35s"
+    assert page.eval_on_selector_all("#plan-phases li", "lis => lis.map(li => li.dataset.phase)") \
+        == ["destroy", "create"]
+    assert page.locator("#deployment-phase").count() == 0  # waiting for approval: no phase yet
+    page.context.close()
+
+    def rolling(d: dict[str, Any]) -> dict[str, Any]:
+        return {**d, "strategy": "rolling", "phase": "batch 200/400", "phase_ends_at": None,
+                "plan": {**d["plan"], "strategy": "rolling", "expected_downtime_seconds": None, "phases": [
+                    {"name": f"batch {i}/400", "kind": "batch", "steps": 25, "bake_seconds": None}
+                    for i in range(1, 401)]}}
+
+    page = browser.page(operator.token)
+    serve_changed(page, created["id"], rolling)
+    page.goto(f"{browser.base_url}/console/#/deployments/{created['id']}")
+    page.wait_for_selector("#plan-phases li[aria-current=step]")
+    # Hundreds of batches: the list shows the stretch around the running one, numbered as in the plan.
+    shown = page.eval_on_selector_all("#plan-phases li", "lis => lis.map(li => [li.value, li.dataset.phase])")
+    assert shown[0] == [198, "batch 198/400"] and shown[2] == [200, "batch 200/400"] and len(shown) == 12
+    assert page.get_attribute("#plan-phases li[aria-current=step]", "data-phase") == "batch 200/400"
+    notes = page.eval_on_selector_all("#plan-phases .more-note", "ps => ps.map(p => p.textContent)")
+    assert notes == ["… 197 earlier phases", "… and 191 more phases"]
+    assert page.text_content("#deployment-phase") == "batch 200/400"
+    page.context.close()
+
+    strategy_fields = {"strategy", "phase", "phase_ends_at"}
+    plan_fields = {"strategy", "phases", "expected_downtime_seconds"}
+
+    def older(d: dict[str, Any]) -> dict[str, Any]:
+        plan = {k: v for k, v in d["plan"].items() if k not in plan_fields} if d.get("plan") else d.get("plan")
+        return {**{k: v for k, v in d.items() if k not in strategy_fields}, "plan": plan}
+
+    page = browser.page(operator.token)
+    serve_changed(page, created["id"], older)
+    page.goto(f"{browser.base_url}/console/#/deployments/{created['id']}")
+    wait_for_state(page, "WaitForApproval", "waiting")
+    page.wait_for_selector("#plan .stats")
+    assert page.locator("#deployment-phase").count() == 0 and page.locator("#plan-phases").count() == 0
+    assert page.locator("#expected-downtime").count() == 0 and "Waves" in page.text_content("#plan")
     page.context.close()

@@ -41,3 +41,40 @@ def test_fails_on_purpose_example_injects_a_permanent_apply_failure():
     assert any(r.properties.get("simulate") == {"fail_apply": "always"} for r in intent.resources)
     plan = build_plan(intent, deployment_id="example")
     assert all(s.action == StepAction.CREATE for s in plan.steps) and not plan.blocked
+
+
+COMPUTE_LIKE = {"compute", "container", "serverless"}
+
+
+def _dependents(intent, identifier: str) -> set[str]:
+    """Every resource that depends on `identifier`, directly or through others."""
+    found: set[str] = set()
+    frontier = {identifier}
+    while frontier:
+        frontier = {r.identifier for r in intent.resources if set(r.dependencies) & frontier} - found
+        found |= frontier
+    return found
+
+
+def test_canary_example_puts_a_quarter_of_several_compute_like_resources_first_behind_a_balancer_and_dns():
+    intent = load("canary-webapp.yaml")
+    assert intent.strategy == "canary"
+    assert (intent.strategy_options.canary_percent, intent.strategy_options.bake_seconds) == (25, 30)
+    compute_like = [r for r in intent.resources if r.resource_type.value in COMPUTE_LIKE]
+    assert {r.resource_type.value for r in compute_like} == COMPUTE_LIKE and len(compute_like) >= 4
+    types = {r.identifier: r.resource_type.value for r in intent.resources}
+    # Most compute-like resources are served by the load balancer, and DNS points at it.
+    served = [r for r in compute_like
+              if {"load_balancer", "dns"} <= {types[d] for d in _dependents(intent, r.identifier)}]
+    assert len(served) >= 4
+    plan = build_plan(intent, deployment_id="example")
+    assert not plan.blocked and len(plan.waves) >= 4
+
+
+def test_blue_green_example_has_a_service_with_a_balancer_cdn_and_dns_depending_on_it():
+    intent = load("blue-green-api.yaml")
+    assert intent.strategy == "blue_green" and intent.strategy_options.bake_seconds == 20
+    types = {r.identifier: r.resource_type.value for r in intent.resources}
+    service = next(r for r in intent.resources if r.resource_type.value in {"compute", "container"})
+    assert {types[d] for d in _dependents(intent, service.identifier)} == {"load_balancer", "cdn", "dns"}
+    assert not build_plan(intent, deployment_id="example").blocked

@@ -1,7 +1,7 @@
 import config from "../../config.js";
 import { api, loadAsl } from "../api.js";
 import {
-  TERMINAL, badge, formatClock, formatDuration, formatMoney, formatTime, h,
+  TERMINAL, badge, formatClock, formatCountdown, formatDuration, formatMoney, formatTime, h, secondsLeft,
 } from "../dom.js";
 import { renderStateMachine } from "../graph.js";
 import { deriveProgress } from "../progress.js";
@@ -12,6 +12,7 @@ const STEP_STATUSES = ["pending", "queued", "acquired", "running", "succeeded", 
   "timed_out"];
 const STEP_PAGE = 100;
 const AUDIT_SHOWN = 200; // the newest events drawn; the trail of a 10,000-step run holds more than a page wants
+const PHASES_SHOWN = 12; // a rolling plan of thousands of resources has hundreds of batches
 let aslPromise;
 
 /**
@@ -84,6 +85,8 @@ export function detailView({ id, user }) {
 
   let stopped = false;
   let timer;
+  // A bake's countdown ticks every second by this browser's clock, between the refreshes that read the API.
+  const ticker = setInterval(() => tickCountdowns(element), 1000);
   let machine;
   let deployment;
   let acting = false; // an approve or reject is on its way
@@ -199,7 +202,7 @@ export function detailView({ id, user }) {
 
   async function show(d, events, page) {
     renderIfChanged("summary", [d, user.role, acting], () => summary(d));
-    renderIfChanged("plan", d.plan, () => planSection(d.plan));
+    renderIfChanged("plan", [d.plan, d.phase], () => planSection(d.plan, d.phase));
     renderIfChanged("steps", [d.plan, page], () => {
       resources.update(page.items);
       return stepsSection(d, page);
@@ -293,6 +296,7 @@ export function detailView({ id, user }) {
         meta("Providers", d.providers.map((p) => h("span", { class: "chip chip--provider" }, p))),
         meta("Resources", d.resource_count),
         meta("Strategy", d.strategy),
+        d.phase ? meta("Phase", phaseLine(d)) : null,
         meta("Initiated by", d.initiated_by),
         meta("Created", formatTime(d.created_at)),
         meta("Updated", formatTime(d.updated_at)),
@@ -313,7 +317,30 @@ export function detailView({ id, user }) {
   }
 
   refresh();
-  return { element, unmount() { stopped = true; clearTimeout(timer); if (dialog.open) dialog.close(); } };
+  return {
+    element,
+    unmount() { stopped = true; clearTimeout(timer); clearInterval(ticker); if (dialog.open) dialog.close(); },
+  };
+}
+
+/** The strategy's phase (`canary`, `batch 2/5`) and, while it bakes, the time left until `phase_ends_at`. */
+function phaseLine(d) {
+  return h("span", { id: "deployment-phase", "data-phase": d.phase },
+    h("span", { class: "phase-name" }, d.phase),
+    d.phase_ends_at
+      ? h("span", { class: "countdown", id: "phase-countdown", "data-ends-at": d.phase_ends_at,
+        title: `until ${formatTime(d.phase_ends_at)}` }, countdownText(d.phase_ends_at))
+      : null);
+}
+
+function countdownText(endsAt) {
+  return `${formatCountdown(secondsLeft(endsAt))} left`;
+}
+
+function tickCountdowns(root) {
+  for (const countdown of root.querySelectorAll("[data-ends-at]")) {
+    countdown.textContent = countdownText(countdown.dataset.endsAt);
+  }
 }
 
 /** For a run rolling back or rolled back: how many applied steps were undone, as a sentence. */
@@ -332,7 +359,7 @@ function meta(label, ...value) {
   return h("div", { class: "meta__item" }, h("dt", {}, label), h("dd", {}, ...value));
 }
 
-function planSection(plan) {
+function planSection(plan, currentPhase) {
   if (!plan) return [h("h2", {}, "Plan"), h("p", { class: "muted" }, "No plan yet: the planner has not run.")];
   const findings = [
     ...plan.policy.violations.map((f) => ({ ...f, tone: "danger" })),
@@ -355,7 +382,12 @@ function planSection(plan) {
       stat("Waves", plan.wave_count),
       stat("Est. duration", formatDuration(plan.estimated_total_duration_seconds)),
       stat("Monthly cost", formatMoney(plan.estimated_monthly_cost)),
-      stat("Risk", h("span", { class: `risk risk--${plan.risk_assessment}` }, plan.risk_assessment))),
+      stat("Risk", h("span", { class: `risk risk--${plan.risk_assessment}` }, plan.risk_assessment)),
+      plan.expected_downtime_seconds != null
+        ? stat("Expected downtime", h("span", { id: "expected-downtime" },
+          formatDuration(plan.expected_downtime_seconds)))
+        : null),
+    phasesSection(plan, currentPhase),
     h("ul", { class: "plain-list small" },
       h("li", {}, plan.requires_approval ? "Needs a person's approval" : "Approved automatically",
         plan.auto_approve_overridden ? " (auto-approve withdrawn by policy)" : ""),
@@ -389,6 +421,40 @@ function planSection(plan) {
     plan.reasoning ? h("details", { class: "reasoning" }, h("summary", {}, "Planner's reasoning"),
       h("p", {}, plan.reasoning)) : null,
   ];
+}
+
+/** The plan's phases in order, the running one marked; a long list shows the stretch around the running one. */
+function phasesSection(plan, currentPhase) {
+  const phases = plan.phases || [];
+  if (!phases.length) return null;
+  const index = phases.findIndex((p) => p.name === currentPhase);
+  const start = phases.length <= PHASES_SHOWN ? 0
+    : Math.max(0, Math.min(index - 2, phases.length - PHASES_SHOWN));
+  const end = Math.min(phases.length, start + PHASES_SHOWN);
+  const items = phases.slice(start, end).map((p, i) => {
+    const name = String(p.name || p.kind || "?");
+    const current = name === currentPhase;
+    const steps = Array.isArray(p.steps) ? p.steps.length : p.steps; // a count in the summary, a list in a plan
+    const details = [
+      steps != null && (steps || p.kind !== "bake") ? `${steps.toLocaleString()} step${steps === 1 ? "" : "s"}` : "",
+      p.bake_seconds != null ? `${p.kind === "bake" ? "" : "bake "}${formatDuration(p.bake_seconds)}` : "",
+    ].filter(Boolean).join(" · ");
+    return h("li", { class: ["phase", current && "phase--current"], value: start + i + 1, "data-phase": name,
+      "data-kind": p.kind, "aria-current": current ? "step" : null },
+    h("span", { class: "phase__name" }, name),
+    p.kind && !name.startsWith(p.kind) ? h("span", { class: "chip phase__kind" }, p.kind) : null,
+    details ? h("span", { class: "muted small phase__detail" }, details) : null);
+  });
+  return h("div", { class: "phases", id: "plan-phases" },
+    h("h3", {}, `Strategy ${plan.strategy ? plan.strategy.replaceAll("_", " ") : ""} · `
+      + `${phases.length.toLocaleString()} phase${phases.length === 1 ? "" : "s"}`),
+    start
+      ? h("p", { class: "muted small more-note" }, `… ${start.toLocaleString()} earlier phase${start === 1 ? "" : "s"}`)
+      : null,
+    h("ol", { class: "phase-list" }, items),
+    end < phases.length
+      ? h("p", { class: "muted small more-note" }, `… and ${(phases.length - end).toLocaleString()} more phases`)
+      : null);
 }
 
 function stat(label, value) {

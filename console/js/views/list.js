@@ -54,7 +54,7 @@ export function listView({ query }) {
         if (!event.target.closest("a")) location.hash = href;
       } },
       h("td", {}, h("a", { href, class: "strong" }, d.name), h("div", { class: "mono muted small" }, d.id)),
-      h("td", {}, badge(d.status)),
+      h("td", {}, badge(d.status), d.phase ? h("div", { class: "muted small phase-note" }, d.phase) : null),
       h("td", {}, h("span", { class: `chip chip--${d.environment}` }, d.environment)),
       h("td", {}, d.providers.map((p) => h("span", { class: "chip chip--provider" }, p))),
       h("td", { class: "numeric" }, d.resource_count),
