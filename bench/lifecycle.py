@@ -8,6 +8,12 @@ directory, the AWS emulator, the HTTP API on a free port), then drives it over H
   concurrent_20x10_s              20 deployments of 10 resources created at once, until all are completed
   state_transitions_50_resources  states entered in the 50-resource execution's history
   state_transitions_budget        N + waves + 12 for that plan (the target the figure above must not exceed)
+  canary_50_resources_s           the 50-resource intent created with strategy canary (bake 0), median of 3
+  canary_over_rolling             canary_50_resources_s / lifecycle_50_resources_s (target <= 1.5)
+  rolling_update_50_resources_s   every resource of a live 50-resource stack updated, strategy rolling, median of 3
+  blue_green_50_resources_s       the same update with strategy blue_green (bake 0): each compute-like resource
+                                  gets a green instance, a switch and a retired blue; median of 3
+  blue_green_over_rolling         blue_green_50_resources_s / rolling_update_50_resources_s (target <= 2.5)
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ PROVIDERS = {"aws": "us-east-1", "azure": "eastus", "gcp": "us-central1"}
 TIERS = ["network", "database", "cache", "container", "compute", "load_balancer", "queue", "storage", "serverless"]
 
 
-def three_cloud_intent(count: int, name: str) -> dict:
+def three_cloud_intent(count: int, name: str, *, release: int | None = None, strategy: str = "rolling") -> dict:
     """`count` resources over three clouds in tiers: each tier depends on the one before, across providers.
     Resource names carry the deployment's name, so every run creates new resources (nothing is a no-op)."""
     resources, previous = [], []
@@ -42,7 +48,8 @@ def three_cloud_intent(count: int, name: str) -> dict:
         provider = providers[i % 3]
         tier = TIERS[min(i * len(TIERS) // count, len(TIERS) - 1)]
         res = {"resource_type": tier, "provider": provider, "region": PROVIDERS[provider],
-               "name": f"{name}-{tier.replace('_', '-')}-{i}", "properties": {"size": "small"},
+               "name": f"{name}-{tier.replace('_', '-')}-{i}",
+               "properties": {"size": "small", **({"release": release} if release is not None else {})},
                "tags": {"owner": "bench"}}
         tier_index = TIERS.index(tier)
         parents = [r for r in previous if TIERS.index(r["resource_type"]) == tier_index - 1]
@@ -52,7 +59,8 @@ def three_cloud_intent(count: int, name: str) -> dict:
         resources.append(res)
         previous.append(res)
     return {"name": name, "description": f"{count}-resource three-cloud benchmark", "environment": "staging",
-            "target_providers": providers, "auto_approve": True, "max_concurrency": 40, "resources": resources}
+            "target_providers": providers, "auto_approve": True, "max_concurrency": 40, "resources": resources,
+            "strategy": strategy, "strategy_options": {"bake_seconds": 0}}
 
 
 class Http:
@@ -139,6 +147,33 @@ def main() -> None:
         waves = last["plan"]["wave_count"]
         print(f"state_transitions_50_resources: {states_entered(cloud, last['execution_arn'])}")
         print(f"state_transitions_budget: {steps + waves + 12}")
+
+        rolling = statistics.median(timings)
+        canary = statistics.median(timed(http, three_cloud_intent(50, f"canary-{run}", strategy="canary"))
+                                   for run in range(3))
+        print(f"canary_50_resources_s: {canary:.2f}")
+        print(f"canary_over_rolling: {canary / rolling:.2f}")
+        updates = {}
+        for strategy in ("rolling", "blue_green"):
+            runs = []
+            for run in range(3):
+                name = f"update-{strategy.replace('_', '-')}-{run}"
+                http.wait_completed(http.call("POST", "/api/v1/deployments", three_cloud_intent(50, name))["id"])
+                runs.append(timed(http, three_cloud_intent(50, name, release=2, strategy=strategy)))
+            updates[strategy] = statistics.median(runs)
+        print(f"rolling_update_50_resources_s: {updates['rolling']:.2f}")
+        print(f"blue_green_50_resources_s: {updates['blue_green']:.2f}")
+        print(f"blue_green_over_rolling: {updates['blue_green'] / updates['rolling']:.2f}")
+
+
+def timed(http: Http, intent: dict) -> float:
+    """Seconds from POST until completed, checking every resource was changed."""
+    started = time.perf_counter()
+    done = http.wait_completed(http.call("POST", "/api/v1/deployments", intent)["id"])
+    elapsed = time.perf_counter() - started
+    if done["steps"]["by_status"].get("succeeded", 0) < len(intent["resources"]):
+        raise RuntimeError(f"{intent['name']}: expected every resource changed, got {done['steps']}")
+    return elapsed
 
 
 if __name__ == "__main__":
