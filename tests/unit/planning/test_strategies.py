@@ -69,7 +69,7 @@ def test_blue_green_stages_green_switches_bakes_and_retires_each_updated_compute
     actions = {(s.name, s.action) for s in p.steps}
     assert {("web0", StepAction.GREEN), ("web0", StepAction.SWITCH), ("web0", StepAction.RETIRE)} <= actions
     keys = [s.idempotency_key for s in p.steps]
-    assert len(keys) == len(set(keys)) and all(k.endswith(f":{s.action.value}") for k, s in zip(keys, p.steps))
+    assert len(keys) == len(set(keys)) and all(s.idempotency_key.endswith(f":{s.action.value}") for s in p.steps)
     switch = next(s for s in p.steps if s.action is StepAction.SWITCH and s.name == "web0")
     green = next(s for s in p.steps if s.action is StepAction.GREEN and s.name == "web0")
     assert switch.dependencies == [green.step_id] and switch.monthly_cost == 0
