@@ -39,10 +39,14 @@ def expected_state(svc: Services, deployment: Deployment) -> list[CloudResource]
     return _expected(deployment, svc.steps.list(deployment.id))
 
 
+_NOT_DESIRED = frozenset({StepAction.DESTROY.value, StepAction.SWITCH.value, StepAction.RETIRE.value})
+
+
 def _expected(deployment: Deployment, steps: list[StepRun]) -> list[CloudResource]:
     expected = []
     for step in steps:
-        if step.action == StepAction.DESTROY.value or step.undone_at is not None:
+        # One desired state per resource: blue/green's switch and retire steps repeat the green step's spec.
+        if step.action in _NOT_DESIRED or step.undone_at is not None:
             continue
         spec = step.resource
         properties = {k: v for k, v in spec.get("properties", {}).items() if k != "simulate"}
