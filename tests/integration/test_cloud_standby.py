@@ -116,7 +116,7 @@ def test_apply_with_simulate_unhealthy_leaves_it_unhealthy_and_an_apply_without_
     assert healed.action == "updated"
     again = cloud.serving(T, sick.identifier)
     assert again.health == "healthy" and again.unhealthy_at == stored.unhealthy_at  # kept for watchers
-    assert again.version == stored.version + 1
+    assert again.version == stored.version  # health is observed, not configured: the version stays
     assert apply(cloud, spec(), "a3").action == "unchanged"
 
 
@@ -125,7 +125,7 @@ def test_patch_health_turns_unhealthy_once_and_keeps_the_time_when_it_recovers(i
     apply(cloud, spec(), "p1")
     resource = inventory.get(T, spec().identifier)
     sick = inventory.patch(T, resource.id, health="unhealthy")
-    assert sick.health == "unhealthy" and sick.unhealthy_at is not None and sick.version == resource.version + 1
+    assert sick.health == "unhealthy" and sick.unhealthy_at is not None and sick.version == resource.version
     still = inventory.patch(T, resource.id, health="unhealthy", tags={"team": "ops"})
     assert still.unhealthy_at == sick.unhealthy_at and still.tags == {"team": "ops"}
     well = inventory.patch(T, resource.id, health="healthy")
@@ -408,12 +408,15 @@ def operator(admin: Api, tenant: str) -> Api:
 
 def test_the_console_shows_health_and_the_standby_and_patches_health(operator: Api, tenant: str, local_cloud):
     queue = {"resource_type": "queue", "provider": "aws", "region": "us-east-1", "name": "jobs",
-             "properties": {"size": "small", "simulate": {"unhealthy": True}}, "tags": {"team": "web"}}
+             "properties": {"size": "small"}, "tags": {"team": "web"}}
     created = operator.deploy(intent("jobs", resources=[queue], target_providers=["aws"]))
     assert operator.wait_for(created["id"], {"completed", "failed", "rolled_back"})["status"] == "completed"
+    [healthy] = operator.resources()
+    assert healthy["health"] == "healthy" and healthy["unhealthy_at"] is None
+    sick = operator.call("PATCH", f"/api/v1/cloud/resources/{healthy['id']}", {"health": "unhealthy"})
+    assert sick.status == 200, sick.body
     [listed] = operator.resources()
     assert listed["health"] == "unhealthy" and listed["unhealthy_at"] and "standby" not in listed
-    assert "simulate" not in listed["properties"]
 
     path = f"/api/v1/cloud/resources/{listed['id']}"
     shown = operator.call("GET", path)
@@ -422,7 +425,7 @@ def test_the_console_shows_health_and_the_standby_and_patches_health(operator: A
     patched = operator.call("PATCH", path, {"health": "healthy"})
     assert patched.status == 200, patched.body
     assert patched.body["health"] == "healthy" and patched.body["unhealthy_at"] == listed["unhealthy_at"]
-    assert patched.body["version"] == listed["version"] + 1
+    assert patched.body["version"] == listed["version"]  # a change of health alone keeps the version
     bad = operator.call("PATCH", path, {"health": "sick"})
     assert bad.status == 422 and any(d["loc"][-1] == "health" for d in bad.body["details"]), bad.body
 

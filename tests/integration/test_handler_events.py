@@ -332,8 +332,12 @@ def test_task_samples_take_a_deployment_from_its_plan_to_completed_and_back_to_r
     planned = functions.sample("plan.json", task_event("plan.json", deployment)).ok()
     assert planned["plan_id"] == stored["plan"]["plan_id"] and planned["blocked"] is False
     assert planned["requires_approval"] is True and planned["rollback_on_failure"] is True
-    # A small plan: one stage per wave, one step per batch (the state carries batch numbers, never step ids).
-    assert len(planned["stages"]) == stored["plan"]["wave_count"] and planned["max_concurrency"] >= 1
+    # A small rolling plan: one segment, one stage per wave, one step per batch (the state carries batch numbers,
+    # never step ids); the other segments are empty.
+    assert planned["route"] == "rollout" and planned["no_changes"] is False
+    stages = planned["segments"]["rest"]["stages"]
+    assert len(stages) == stored["plan"]["wave_count"] and planned["max_concurrency"] >= 1
+    assert all(planned["segments"][name]["stages"] == [] for name in ("canary", "green", "switch", "retire"))
     # A person approves; the stopped execution ignores it, so nothing runs but what this test invokes.
     assert api.call("POST", f"/api/v1/deployments/{deployment['id']}/approve").status == 200
     assert wait_execution_ended(local_cloud, deployment) == "ABORTED"
@@ -342,7 +346,7 @@ def test_task_samples_take_a_deployment_from_its_plan_to_completed_and_back_to_r
         return functions.sample(name, task_event(name, deployment, **changes)).ok()
 
     assert run("finalize_executing.json") == {"status": "executing", "wait_until": None}
-    batches = [batch for stage in planned["stages"] for batch in stage]
+    batches = [batch for stage in stages for batch in stage]
     assert len(batches) == 2
     for batch in batches:
         assert run("apply_step.json", batch=batch) == {"batch": batch, "steps": 1, "ran": 1}

@@ -81,7 +81,9 @@ def test_lists_that_grow_with_the_deployment_show_20_entries_and_say_how_many_th
     assert plan["policy_results"] == [{**results[0], "resources": identifiers[:10], "resource_count": 2000}]
     assert plan["truncated"] is True
     assert plan["totals"] == {"critical_path": WAVES, "policy_results": 1, "blast_radius": 300, "violations": 0,
-                              "warnings": 2000, "overridable": 0}
+                              "warnings": 2000, "overridable": 0, "phases": 200}
+    # 200 rolling batches of 10: one entry for them all (the deployment's `phase` says which one runs)
+    assert plan["phases"] == [{"name": "batch 1/200 … 200/200", "kind": "batch", "steps": 2000, "bake_seconds": None}]
 
 
 def test_the_summary_counts_steps_by_status_and_action_and_links_the_collections(reader, big):

@@ -48,7 +48,8 @@ def test_health_follows_the_last_apply_and_the_console_and_keeps_when_it_was_unh
     assert cloud.serving(T, spec().identifier).unhealthy_at == sick.unhealthy_at
     healed = inventory.patch(T, sick.id, health="healthy")
     assert healed.health == "healthy" and healed.unhealthy_at == sick.unhealthy_at
-    assert healed.version == sick.version + 1
+    assert healed.version == sick.version  # health alone is no write of the resource: the version stays
+    assert inventory.patch(T, sick.id, tags={"team": "ops"}).version == sick.version + 1
 
 
 def test_unhealthy_answers_in_the_given_order_for_serving_or_standby_instances(cloud, inventory):

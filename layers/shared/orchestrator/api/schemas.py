@@ -214,7 +214,8 @@ class PlanOut(_Out):
     soft_blocked: bool = Field(description="Waits for an admin override (POST /deployments/{id}/override)")
     strategy: str
     strategy_options: dict[str, Any] = Field(description="The strategy's options as the plan resolved them")
-    phases: list[PhaseOut] = Field(description="The strategy's phases in the order they run (the first 20)")
+    phases: list[PhaseOut] = Field(description="The strategy's phases in the order they run; more than 20 (a "
+                                               "rolling plan's batches) are shown as one entry")
     expected_downtime_seconds: int | None = Field(description="recreate: how long a recreated resource is absent")
     totals: dict[str, int] = Field(description=f"The full length of each list ({LISTS})")
     truncated: bool = Field(description="Some list holds fewer entries than its total")

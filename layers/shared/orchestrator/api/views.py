@@ -50,12 +50,21 @@ def plan_view(plan: PlanHeadline, steps: StepCounts) -> dict[str, Any]:
         "soft_blocked": f.get("soft_blocked", False),
         "strategy": f.get("strategy", "rolling"),
         "strategy_options": f.get("strategy_options", {}),
-        "phases": lists["phases"],
+        "phases": _phases(lists["phases"], totals["phases"], steps),
         "expected_downtime_seconds": f.get("expected_downtime_seconds"),
         "totals": totals,
-        "truncated": any(len(lists[name]) < n for name, n in totals.items())
+        "truncated": any(len(lists[name]) < n for name, n in totals.items() if name != "phases")
         or any(len(r["resources"]) > NAMED_RESOURCES for r in lists["policy_results"]),
     }
+
+
+def _phases(listed: list[dict[str, Any]], total: int, steps: StepCounts) -> list[dict[str, Any]]:
+    """The plan's phases; past the list's cap only a rolling plan has that many (its batches), shown as one entry
+    (the deployment's `phase` says which batch runs)."""
+    if total <= len(listed):
+        return listed
+    work = steps.total - steps.by_action.get("no-op", 0)
+    return [{"name": f"batch 1/{total} … {total}/{total}", "kind": "batch", "steps": work, "bake_seconds": None}]
 
 
 def step_view(row: PlannedStep) -> dict[str, Any]:
