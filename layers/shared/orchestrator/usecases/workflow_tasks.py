@@ -534,7 +534,7 @@ def verify_phase(svc: Services, deployment_id: str, phase: str, correlation_id: 
                               correlation_id=correlation_id,
                               detail={"phase": phase, "bake_seconds": bake, "ends_at": ends.isoformat()}))
     svc.deployments.append_events(events, deployment.tenant_id)
-    return _bake_wait(svc, ends)
+    return _bake_wait(svc, started, ends)
 
 
 def watch_bake(svc: Services, deployment_id: str, phase: str, correlation_id: str) -> dict[str, Any]:
@@ -545,12 +545,18 @@ def watch_bake(svc: Services, deployment_id: str, phase: str, correlation_id: st
     if deployment.phase != "bake" or deployment.phase_started_at is None or deployment.phase_ends_at is None:
         raise Cancelled(f"deployment {deployment_id} is not baking (phase {deployment.phase})")
     check_health(svc, svc.steps.in_phase(deployment_id, phase), since=deployment.phase_started_at)
-    return _bake_wait(svc, deployment.phase_ends_at)
+    return _bake_wait(svc, deployment.phase_started_at, deployment.phase_ends_at)
 
 
-def _bake_wait(svc: Services, ends: Any) -> dict[str, Any]:
+# Each check of a bake costs 9 history events (Wait, task, Choice): a day-long bake is checked at most this often,
+# so it stays far inside the execution's 25,000.
+MAX_BAKE_CHECKS = 200
+
+
+def _bake_wait(svc: Services, started: Any, ends: Any) -> dict[str, Any]:
     left = max(0.0, (ends - utcnow()).total_seconds())
-    return {"wait_seconds": int(min(-(-left // 1), svc.settings.bake_check_seconds)), "done": left <= 0}
+    every = max(svc.settings.bake_check_seconds, -(-(ends - started).total_seconds() // MAX_BAKE_CHECKS))
+    return {"wait_seconds": int(min(-(-left // 1), every)), "done": left <= 0}
 
 
 def _error_text(error: Any) -> str:
