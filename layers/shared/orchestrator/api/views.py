@@ -15,6 +15,7 @@ from ..planning.freeze import FreezeWindow
 from ..planning.policies import TenantPolicy
 from ..ports.repositories import DeploymentSummary, PlanHeadline, PlannedStep, StepCounts
 from ..usecases.deployments import Overview
+from ..usecases.plans import SpeculativePlan
 
 # How many resources each policy result names in a deployment's summary (resource_count has them all).
 NAMED_RESOURCES = 10
@@ -52,6 +53,15 @@ def plan_view(plan: PlanHeadline, steps: StepCounts) -> dict[str, Any]:
         "truncated": any(len(lists[name]) < n for name, n in totals.items())
         or any(len(r["resources"]) > NAMED_RESOURCES for r in lists["policy_results"]),
     }
+
+
+def speculative_plan_view(result: SpeculativePlan) -> dict[str, Any]:
+    """POST /plans: the plan as a deployment stores it, each step without its resource spec (the caller's own, and
+    the values of its secrets), then the summary its audit record keeps."""
+    s = result.summary
+    return {"plan": result.plan.model_dump(mode="json", exclude={"steps": {"__all__": {"resource"}}}),
+            "summary": {"by_action": s.by_action, "has_changes": s.has_changes, "blocked": s.blocked,
+                        "estimated_monthly_cost": s.estimated_monthly_cost, "risk": s.risk}}
 
 
 def step_view(row: PlannedStep) -> dict[str, Any]:
