@@ -606,9 +606,13 @@ def cmd_events(ctx: Context) -> int:
     return exitcodes.OK
 
 
+INTENT_SUFFIXES = frozenset({".yaml", ".yml", ".json"})
+
+
 def plans_a_file(target: str) -> bool:
-    """`plan` is given an intent (an existing file, or - for standard input) rather than a deployment id."""
-    return target == "-" or Path(target).is_file()
+    """`plan` is given an intent (an existing file, a name ending .yaml/.yml/.json, which no id does, or - for
+    standard input) rather than a deployment id."""
+    return target == "-" or Path(target).suffix.lower() in INTENT_SUFFIXES or Path(target).is_file()
 
 
 def cmd_plan(ctx: Context) -> int:

@@ -91,7 +91,7 @@ def test_plan_of_a_deployment_id_still_shows_its_stored_plan(api, tenant, tmp_pa
 
 
 @pytest.mark.parametrize("case", ["viewer-forbidden", "invalid-intent", "paging-option", "bad-option-value",
-                                  "not-logged-in"])
+                                  "not-logged-in", "missing-file"])
 def test_every_error_of_plan_file_exits_1_not_the_usual_codes(api, tenant, tmp_path, case):
     path = write(tmp_path, three_cloud_intent("errors"))
     if case != "not-logged-in":
@@ -101,11 +101,13 @@ def test_every_error_of_plan_file_exits_1_not_the_usual_codes(api, tenant, tmp_p
         bad["resources"][0]["region"] = "mars-1"
         path = write(tmp_path, bad, ".json")
     argv = {"viewer-forbidden": [path], "invalid-intent": [path], "paging-option": [path, "--status", "failed"],
-            "bad-option-value": [path, "--wave", "zero"], "not-logged-in": [path]}[case]
+            "bad-option-value": [path, "--wave", "zero"], "not-logged-in": [path],
+            "missing-file": [str(tmp_path / "typo.yaml")]}[case]
     result = api("plan", *argv)
     assert result.code == exitcodes.PLAN_ERROR == 1, (case, result.out, result.err)
     expected = {"viewer-forbidden": "forbidden", "invalid-intent": "resources.0.region",
-                "paging-option": "--status", "bad-option-value": "--wave", "not-logged-in": "login"}[case]
+                "paging-option": "--status", "bad-option-value": "--wave", "not-logged-in": "login",
+                "missing-file": "typo.yaml: no such file"}[case]
     assert expected in result.err, result.err
     as_json = api("--json", "plan", *argv)
     assert as_json.code == 1
