@@ -31,7 +31,3 @@ class PlanAuditLog(Protocol):
     def record(self, entry: PlanAuditEntry) -> None:
         """Append the entry (entries are never changed or removed)."""
         ...
-
-    def recent(self, tenant_id: str, limit: int) -> list[PlanAuditEntry]:
-        """The tenant's latest entries, newest first."""
-        ...

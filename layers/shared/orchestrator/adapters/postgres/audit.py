@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from orchestrator.ports.audit import PlanAuditEntry
@@ -23,11 +22,3 @@ class PgPlanAuditLog:
         with self._db.connection() as conn:
             conn.execute(f"INSERT INTO plan_audit ({', '.join(_COLUMNS)}) "
                          f"VALUES ({', '.join(f'%({name})s' for name in _COLUMNS)})", values)
-
-    def recent(self, tenant_id: str, limit: int) -> list[PlanAuditEntry]:
-        with self._db.connection() as conn:
-            rows = conn.cursor(row_factory=dict_row).execute(
-                f"SELECT {', '.join(_COLUMNS)} FROM plan_audit WHERE tenant_id = %s ORDER BY at DESC, id LIMIT %s",
-                (tenant_id, limit)).fetchall()
-        return [PlanAuditEntry(**{**row, "id": str(row["id"]), "estimated_monthly_cost":
-                                  float(row["estimated_monthly_cost"])}) for row in rows]
