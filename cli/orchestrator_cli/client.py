@@ -115,6 +115,9 @@ class Client:
     def create_deployment(self, intent: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
         return self.request("POST", "/deployments", intent, headers={"Idempotency-Key": idempotency_key})
 
+    def speculative_plan(self, intent: dict[str, Any]) -> dict[str, Any]:
+        return self.request("POST", "/plans", intent)
+
     def list_deployments(self, *, status: str | None = None, environment: str | None = None,
                          limit: int | None = None, offset: int | None = None) -> dict[str, Any]:
         return self.request("GET", "/deployments", query={"status": status, "environment": environment,

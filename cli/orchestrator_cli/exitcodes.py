@@ -18,6 +18,9 @@ THROTTLED = 14  # 429
 UNAVAILABLE = 15  # 5xx, connection refused, timeout
 INTERNAL = 70  # a bug in the CLI itself (run with --debug for the traceback)
 INTERRUPTED = 130  # Ctrl-C
+# `orchestrator plan FILE`, as `terraform plan -detailed-exitcode`: 0 no changes, CHANGES, and any error 1.
+CHANGES = 2
+PLAN_ERROR = 1
 
 # Final deployment state -> exit code (states a workflow can end in).
 BY_STATUS: dict[str, int] = {
@@ -82,6 +85,11 @@ exit codes:
   15  server error or unavailable (HTTP 5xx, connection refused, timeout)
   70  unexpected error in the CLI (re-run with --debug)
  130  interrupted (Ctrl-C); a deployment being waited for goes on
+
+`orchestrator plan FILE` (an intent file, or - for standard input) exits as `terraform plan -detailed-exitcode`:
+   0  the intent changes nothing
+   2  the intent would change something (even when policy would block it)
+   1  any error (invalid intent, HTTP error, ...), not the codes above
 
 environment:
   ORCHESTRATOR_API_URL    default for --api-url (http://127.0.0.1:3000)

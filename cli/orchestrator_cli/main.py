@@ -188,8 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cursor", type=_identifier, help="the page after the one that printed this cursor")
     p.set_defaults(handler=cmd_events)
 
-    p = command("plan", "A deployment's plan: its figures and a table of its steps, a page at a time")
-    p.add_argument("id", type=_identifier, metavar="ID")
+    p = command("plan", "A deployment's plan (ID: its figures and a table of its steps, a page at a time), or what "
+                        "an intent would change now (FILE: .yaml/.json, or - for standard input; nothing is created). "
+                        "For FILE the exit code is 0 for no changes, 2 for changes, 1 for any error")
+    p.add_argument("id", type=_identifier, metavar="ID|FILE",
+                   help="a deployment id (or a unique prefix), or an intent file, or - for standard input")
     _step_page_options(p)
     p.set_defaults(handler=cmd_plan)
 
@@ -305,6 +308,8 @@ class Context:
         self.out = _console(sys.stdout, color=color)
         self.err = _console(sys.stderr, color=color)
         self.store = CredentialStore()
+        # `plan FILE` answers like `terraform plan -detailed-exitcode`: 0 or 2, and 1 for any error.
+        self.plans_a_file = getattr(args, "handler", None) is cmd_plan and plans_a_file(args.id)
         self._stored: dict[str, Any] | None = None
         self.token_source = "none"
 
@@ -601,7 +606,18 @@ def cmd_events(ctx: Context) -> int:
     return exitcodes.OK
 
 
+INTENT_SUFFIXES = frozenset({".yaml", ".yml", ".json"})
+
+
+def plans_a_file(target: str) -> bool:
+    """`plan` is given an intent (an existing file, a name ending .yaml/.yml/.json, which no id does, or - for
+    standard input) rather than a deployment id."""
+    return target == "-" or Path(target).suffix.lower() in INTENT_SUFFIXES or Path(target).is_file()
+
+
 def cmd_plan(ctx: Context) -> int:
+    if ctx.plans_a_file:
+        return cmd_speculative_plan(ctx)
     client = ctx.client()
     found = deployment_id(client, ctx.args.id)
     deployment = client.deployment(found)
@@ -616,6 +632,21 @@ def cmd_plan(ctx: Context) -> int:
         ctx.out.print(render.plan_steps_table(page.get("items") or []))
         _more_steps(ctx, deployment, page, "plan")
     return exitcodes.OK
+
+
+def cmd_speculative_plan(ctx: Context) -> int:
+    """What the intent would change if deployed now (POST /plans): exit 0 without changes, 2 with."""
+    args = ctx.args
+    paging = [flag for flag, given in (("--status", args.status), ("--wave", args.wave is not None),
+                                       ("--cursor", args.cursor), ("--all", args.all)) if given]
+    if paging:
+        raise UsageError(f"{', '.join(paging)} page a deployment's steps; an intent's plan is shown whole")
+    intent = load_intent(args.id)
+    validate(intent)
+    plan = ctx.client().speculative_plan(intent).get("plan") or {}
+    ctx.emit(plan, lambda: ctx.out.print(render.speculative_plan(plan)))
+    changed = any(outcome != "unchanged" for _, outcome, _ in render.resource_outcomes(plan))
+    return exitcodes.CHANGES if changed else exitcodes.OK
 
 
 def _decision(ctx: Context, deployment: dict[str, Any], what: str) -> int:
@@ -808,6 +839,8 @@ _LABELS = {400: "malformed request", 401: "unauthorized", 403: "forbidden", 404:
 
 def _report(ctx: Context | None, *, message: str, code: str, exit_code: int, details: Any = None,
             http_status: int | None = None, lines: Sequence[str] = ()) -> int:
+    if ctx is not None and ctx.plans_a_file:
+        exit_code = exitcodes.PLAN_ERROR
     if ctx is not None and ctx.json:
         body: dict[str, Any] = {"message": message, "code": code}
         if details is not None:
@@ -844,7 +877,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # --help, --version, or a usage error (argparse printed it; exit 2)
-        return exit_.code if isinstance(exit_.code, int) else exitcodes.INVALID
+        code = exit_.code if isinstance(exit_.code, int) else exitcodes.INVALID
+        # Exit 2 means "changes" to a script running `plan FILE`: its usage errors exit 1, as its other errors do.
+        return exitcodes.PLAN_ERROR if code and _plan_of_a_file(argv) else code
     ctx: Context | None = None
     try:
         ctx = Context(args)
@@ -877,7 +912,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exitcodes.INTERRUPTED
     except KeyboardInterrupt:
         _console(sys.stderr).print(Text("interrupted", style="yellow"))
-        return exitcodes.INTERRUPTED
+        return exitcodes.PLAN_ERROR if ctx is not None and ctx.plans_a_file else exitcodes.INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`orchestrator list | head`): not an error worth a traceback.
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -888,6 +923,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         return _report(ctx, message=f"unexpected {type(error).__name__}: {error} (re-run with --debug for details)",
                        code="internal_error", exit_code=exitcodes.INTERNAL)
+
+
+def _plan_of_a_file(argv: Sequence[str] | None) -> bool:
+    """Whether arguments argparse refused were a `plan` of an intent file: the command, then a file or -."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    if "plan" not in words:
+        return False
+    return any(plans_a_file(word) for word in words[words.index("plan") + 1:] if not word.startswith("--"))
 
 
 if __name__ == "__main__":

@@ -545,3 +545,114 @@ def field_error_lines(details: Any) -> list[str]:
                 location = item.get("location") or ".".join(str(p) for p in item.get("loc") or []) or "(body)"
                 lines.append(f"{location}: {item.get('msg', '?')}")
     return lines
+
+
+# -- speculative plans (`orchestrator plan FILE`) -------------------------------------------------------------------
+
+PLAIN_ACTIONS = frozenset({"create", "update", NO_OP, "destroy"})
+# What a plan does to a resource, in `terraform plan` notation.
+OUTCOME_MARKS = {"add": ("+", "green"), "change": ("~", "yellow"), "destroy": ("-", "red"),
+                 "replace": ("-/+", "magenta")}
+CHANGE_MARKS = {"+": "green", "~": "yellow", "-": "red"}
+SENSITIVE = "(sensitive)"
+
+
+def resource_outcomes(plan: dict[str, Any]) -> list[tuple[str, str, list[dict[str, Any]]]]:
+    """(identifier, outcome, its steps) per resource in plan order; outcome is add, change, destroy, replace or
+    unchanged. A resource is replaced when its steps destroy and create it, or include actions other than create,
+    update, no-op and destroy (a strategy's green, switch, retire, ...)."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for step in plan.get("steps") or []:
+        grouped.setdefault(str(step.get("resource_identifier") or step.get("step_id")), []).append(step)
+    outcomes = []
+    for identifier, steps in grouped.items():
+        actions = {str(step.get("action")) for step in steps}
+        if {"create", "destroy"} <= actions or actions - PLAIN_ACTIONS:
+            outcome = "replace"
+        elif "create" in actions:
+            outcome = "add"
+        elif "update" in actions:
+            outcome = "change"
+        elif "destroy" in actions:
+            outcome = "destroy"
+        else:
+            outcome = "unchanged"
+        outcomes.append((identifier, outcome, steps))
+    return outcomes
+
+
+def outcome_counts(outcomes: list[tuple[str, str, list[dict[str, Any]]]]) -> dict[str, int]:
+    counts = dict.fromkeys(("add", "change", "destroy", "replace", "unchanged"), 0)
+    for _, outcome, _ in outcomes:
+        counts[outcome] += 1
+    return counts
+
+
+def _value(value: Any) -> str:
+    """JSON (strings quoted, `null` for an absent side), cut at 100 characters; a masked secret as it is."""
+    if value == SENSITIVE:
+        return SENSITIVE
+    return "null" if value is None else _short(json.dumps(value, sort_keys=True), 100)
+
+
+def _change_lines(step: dict[str, Any]) -> list[Text]:
+    """`~ path: old -> new` per changed path (`+` when the live side lacks it, `-` when the intent drops it)."""
+    lines = []
+    changes = step.get("changes")
+    if changes is None:  # a server that predates values: the paths alone
+        return [Text(f"      ~ {path}", style="yellow") for path in step.get("changed_paths") or []]
+    for change in changes:
+        old, new = change.get("old"), change.get("new")
+        mark = "+" if old is None else "-" if new is None else "~"
+        lines.append(Text(f"      {mark} {change.get('path')}: {_value(old)} -> {_value(new)}",
+                          style=CHANGE_MARKS[mark]))
+    return lines
+
+
+def speculative_plan(plan: dict[str, Any]) -> RenderableType:
+    """A plan of POST /plans as `terraform plan` shows one: each resource that changes with its mark (`+` create,
+    `~` update with each path's old -> new, `-` destroy, `-/+` replace), the unchanged ones counted, the summary
+    line, then the plan's figures, policy findings, phases and expected downtime."""
+    outcomes = resource_outcomes(plan)
+    counts = outcome_counts(outcomes)
+    parts: list[RenderableType] = []
+    changing = [entry for entry in outcomes if entry[1] != "unchanged"]
+    if changing:
+        parts.append(Text("The intent would change these resources:"))
+    for identifier, outcome, steps in changing:
+        mark, style = OUTCOME_MARKS[outcome]
+        line = Text(f"  {mark} {identifier}", style=style)
+        if outcome == "replace":
+            line.append(f"  ({', '.join(str(step.get('action')) for step in steps)})", style="dim")
+        parts.append(line)
+        if outcome == "change":
+            parts += [line for step in steps for line in _change_lines(step)]
+    if counts["unchanged"]:
+        parts.append(Text(f"{plural(counts['unchanged'], 'unchanged resource')} not shown.", style="dim"))
+    if not changing:
+        parts.append(Text("No changes: the live resources already match the intent.", style="green"))
+    parts.append(Text(""))
+    parts.append(Text(f"Plan: {counts['add']} to add, {counts['change']} to change, {counts['destroy']} to destroy, "
+                      f"{counts['replace']} to replace.", style="bold"))
+    by_action: dict[str, int] = {}
+    for step in plan.get("steps") or []:
+        by_action[str(step.get("action"))] = by_action.get(str(step.get("action")), 0) + 1
+    figures = {**plan, "step_count": len(plan.get("steps") or []), "wave_count": len(plan.get("waves") or [])}
+    parts += [Text(""), plan_summary(figures, {"by_action": by_action})]
+    extra = _kv_table()
+    if plan.get("blocked"):
+        extra.add_row("Blocked", Text("policy blocks this plan: a deployment of it would fail", style="bold red"))
+    elif plan.get("soft_blocked"):
+        extra.add_row("Blocked", Text("until an admin overrides the findings above", style="magenta"))
+    if plan.get("strategy"):
+        extra.add_row("Strategy", str(plan["strategy"]))
+    for number, phase in enumerate(plan.get("phases") or [], start=1):
+        steps = phase.get("steps")
+        size = plural(len(steps), "step") if isinstance(steps, list) else plural(int(steps or 0), "step")
+        bake = f", then bakes {duration(phase['bake_seconds'])}" if phase.get("bake_seconds") else ""
+        extra.add_row("Phase" if number == 1 else "", f"{number}. {phase.get('name', '?')}: {size}{bake}")
+    if plan.get("expected_downtime_seconds") is not None:
+        extra.add_row("Downtime", f"expected {duration(plan['expected_downtime_seconds'])}")
+    if extra.row_count:
+        parts.append(extra)
+    return Group(*parts)

@@ -119,3 +119,55 @@ def test_an_ambiguous_prefix_names_the_candidates():
         _unique("abcd", ids, "deployment")
     with pytest.raises(MissingLocally):
         _unique("0000", ids, "deployment")
+
+
+def _step(sid: str, action: str, identifier: str, **extra) -> dict:
+    return {"step_id": sid, "action": action, "resource_identifier": identifier, **extra}
+
+
+def test_a_speculative_plan_reads_like_terraform_plan_with_each_resources_mark():
+    plan = {"steps": [
+        _step("s1", "create", "aws/us-east-1/network/net"),
+        _step("s2", "update", "aws/us-east-1/database/db", changed_paths=["properties.password", "properties.size",
+                                                                          "tags.owner", "tags.team"],
+              changes=[{"path": "properties.password", "old": "(sensitive)", "new": "(sensitive)"},
+                       {"path": "properties.size", "old": "small", "new": "large"},
+                       {"path": "tags.owner", "old": None, "new": "ops"},
+                       {"path": "tags.team", "old": "web", "new": None}]),
+        _step("s3", "no-op", "aws/us-east-1/queue/jobs"), _step("s4", "no-op", "aws/us-east-1/queue/mail"),
+        _step("s5", "green", "aws/us-east-1/compute/app"), _step("s6", "switch", "aws/us-east-1/compute/app"),
+        _step("s7", "destroy", "aws/us-east-1/storage/old"),
+        _step("s8", "destroy", "aws/us-east-1/cache/c"), _step("s9", "create", "aws/us-east-1/cache/c"),
+    ], "waves": [["s1"], ["s2"]], "estimated_monthly_cost": 12.5, "risk_assessment": "medium",
+        "risk_reasons": ["destroys a resource"], "requires_approval": True,
+        "policy": {"warnings": [{"rule_id": "tags", "message": "needs a cost centre"}]},
+        "phases": [{"name": "canary", "steps": ["s5"], "bake_seconds": 300}, {"name": "rest", "steps": ["s6"]}],
+        "expected_downtime_seconds": 0}
+    text = _text(render.speculative_plan(plan), width=120)
+    lines = [line.rstrip() for line in text.splitlines()]
+    assert lines[:10] == [
+        "The intent would change these resources:",
+        "  + aws/us-east-1/network/net",
+        "  ~ aws/us-east-1/database/db",
+        "      ~ properties.password: (sensitive) -> (sensitive)",
+        '      ~ properties.size: "small" -> "large"',
+        '      + tags.owner: null -> "ops"',
+        '      - tags.team: "web" -> null',
+        "  -/+ aws/us-east-1/compute/app  (green, switch)",
+        "  - aws/us-east-1/storage/old",
+        "  -/+ aws/us-east-1/cache/c  (destroy, create)",
+    ]
+    assert "2 unchanged resources not shown." in lines
+    assert "Plan: 1 to add, 1 to change, 1 to destroy, 2 to replace." in lines
+    assert "$12.50/month" in text and "medium: destroys a resource" in text and "tags: needs a cost centre" in text
+    assert "1. canary: 1 step, then bakes 5m 00s" in text and "2. rest: 1 step" in text
+    assert "expected 0s" in text
+
+
+def test_a_plan_without_changes_says_so_and_counts_nothing():
+    plan = {"steps": [_step("s1", "no-op", "aws/us-east-1/network/net")], "waves": [["s1"]]}
+    text = _text(render.speculative_plan(plan))
+    assert "No changes: the live resources already match the intent." in text
+    assert "1 unchanged resource not shown." in text
+    assert "Plan: 0 to add, 0 to change, 0 to destroy, 0 to replace." in text
+    assert "Phase" not in text and "Downtime" not in text

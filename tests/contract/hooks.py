@@ -3,6 +3,7 @@
 Generated intents almost never satisfy the rules across fields (regions per provider, dependencies that exist), so
 the stateful phase would never get a deployment to follow the links with. Valid intents are mixed into what it
 generates for POST /api/v1/deployments: creations succeed, and the links lead on to get, approve, reject, cancel.
+POST /api/v1/plans gets them too, so its answers (whole plans) are checked against their schema.
 """
 
 import schemathesis
@@ -18,4 +19,9 @@ def _intent(suffix: str) -> dict:
 
 @schemathesis.hook("before_generate_body").apply_to(method="POST", path="/api/v1/deployments")
 def valid_intents_too(context, strategy):
+    return st.one_of(strategy, st.uuids().map(lambda u: _intent(u.hex[:12])))
+
+
+@schemathesis.hook("before_generate_body").apply_to(method="POST", path="/api/v1/plans")
+def valid_intents_to_plan(context, strategy):
     return st.one_of(strategy, st.uuids().map(lambda u: _intent(u.hex[:12])))

@@ -255,6 +255,7 @@ def test_admin_of_another_tenant_may_create_users_only_in_its_own_tenant(tenants
 # Who may call each mutating route (domain/users.py's matrix, stated here independently).
 MATRIX: dict[str, set[str]] = {
     "create": {"admin", "operator", "deployer"},
+    "speculative-plan": {"admin", "operator", "deployer"},
     "approve": {"admin", "operator"},
     "reject": {"admin", "operator"},
     "cancel": {"admin", "operator"},
@@ -361,6 +362,12 @@ def _attempt(route: str, role: str, stage: Stage, tenant: Tenant) -> Attempt:
                        lambda user: [x["id"] for x in user.deployments() if x["name"] == name],
                        lambda user, reply: [x["id"] for x in user.deployments() if x["name"] == name]
                        == [reply.body["id"]])
+    if route == "speculative-plan":
+        name = _unique(f"planned-by-{role}")
+        return Attempt("POST", "/api/v1/plans", small_intent(name, count=2), 200,
+                       lambda user: [x["id"] for x in user.deployments() if x["name"] == name],
+                       lambda user, reply: reply.body["summary"]["by_action"] == {"create": 2}
+                       and not [x for x in user.deployments() if x["name"] == name])
     if route in DECISIONS:
         target = stage.awaiting[route, role]
         body = {"reason": "not now"} if route == "reject" else ({"comment": "ok"} if route == "approve" else None)
@@ -1014,7 +1021,7 @@ def test_openapi_document_lists_the_api_and_the_intent_body_schema(local_cloud):
             "/api/v1/deployments/{deployment_id}/events", "/api/v1/deployments/{deployment_id}/terraform",
             "/api/v1/drift/scan", "/api/v1/drift/reports", "/api/v1/drift/reports/{report_id}/remediate",
             "/api/v1/cloud/resources", "/api/v1/cloud/resources/{resource_id}", "/api/v1/auth/login",
-            "/api/v1/auth/register", "/api/v1/auth/me"} <= set(paths)
+            "/api/v1/auth/register", "/api/v1/auth/me", "/api/v1/plans"} <= set(paths)
     body = paths["/api/v1/deployments"]["post"]["requestBody"]
     assert body["required"] is True
     ref = body["content"]["application/json"]["schema"]["$ref"]
@@ -1027,6 +1034,8 @@ def test_openapi_document_lists_the_api_and_the_intent_body_schema(local_cloud):
 
 
 SECRET_ANSWERS = {"/api/v1/auth/login", "/api/v1/auth/tokens", "/api/v1/auth/refresh", "/api/v1/notifications"}
+# A speculative plan changes nothing: a retry is as safe as the first request, so nothing is kept to replay.
+UNKEYED = SECRET_ANSWERS | {"/api/v1/plans"}
 
 
 def test_openapi_document_is_the_typed_contract(local_cloud):
@@ -1052,7 +1061,7 @@ def test_openapi_document_is_the_typed_contract(local_cloud):
             keyed = "idempotency-key" in {p["name"] for p in operation.get("parameters", [])}
             if method == "post" and path.startswith("/api/v1/"):
                 # Answers holding a secret (a token) are never stored for replay, so those routes take no key.
-                assert keyed == (path not in SECRET_ANSWERS), path
+                assert keyed == (path not in UNKEYED), path
     create = document["paths"]["/api/v1/deployments"]["post"]["responses"]["201"]
     assert "Location" in create["headers"]
     assert create["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/DeploymentOut"}

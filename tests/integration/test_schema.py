@@ -135,3 +135,26 @@ def test_transition_and_audit_in_one_statement(db):
             (deployment_id,),
         ).fetchall()
     assert events == [("pending", "planned")]
+
+
+def test_speculative_plan_audit_records_are_appended_and_never_changed(db):
+    from datetime import UTC, datetime
+
+    from orchestrator.adapters.postgres.audit import PgPlanAuditLog
+    from orchestrator.ports.audit import PlanAuditEntry
+
+    entry_id = str(uuid.uuid4())
+    PgPlanAuditLog(db).record(PlanAuditEntry(
+        id=entry_id, tenant_id="t1", at=datetime(2026, 12, 1, tzinfo=UTC), actor_id="u1", actor="alice",
+        stack="web", environment="staging", plan_id="p1", by_action={"create": 2, "no-op": 1}, has_changes=True,
+        blocked=False, estimated_monthly_cost=12.34, risk="low", correlation_id="c1"))
+    with db.connection() as conn:
+        row = conn.execute("SELECT actor, stack, by_action, estimated_monthly_cost::float, correlation_id "
+                           "FROM plan_audit WHERE id = %s", (entry_id,)).fetchone()
+        assert row == ("alice", "web", {"create": 2, "no-op": 1}, 12.34, "c1")
+        for statement in ("UPDATE plan_audit SET actor = 'mallory' WHERE id = %s",
+                          "DELETE FROM plan_audit WHERE id = %s"):
+            with pytest.raises(errors.InsufficientPrivilege, match="append-only"):
+                conn.execute(statement, (entry_id,))
+        with pytest.raises(errors.InsufficientPrivilege, match="append-only"):
+            conn.execute("TRUNCATE plan_audit")

@@ -28,6 +28,7 @@ _lock = threading.Lock()
 def services() -> Services:
     from .adapters.aws.eventbridge import EventBridgePublisher
     from .adapters.aws.stepfunctions import StepFunctionsWorkflow
+    from .adapters.postgres.audit import PgPlanAuditLog
     from .adapters.postgres.inventory import PgInventory, PgResultStore
     from .adapters.postgres.policies import PgPolicyStore
     from .adapters.postgres.pool import get_database
@@ -61,6 +62,7 @@ def services() -> Services:
                                        timeout_seconds=settings.aws_timeout_seconds),
         events=EventBridgePublisher(settings.event_bus_name or "default", region=settings.aws_region,
                                     timeout_seconds=settings.aws_timeout_seconds),
+        plan_audit=PgPlanAuditLog(db),
     )
 
 

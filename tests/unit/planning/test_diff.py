@@ -138,3 +138,69 @@ def test_diff_resources_lists_every_change_in_plan_order():
 def test_changed_paths_compares_lists_whole_and_dicts_key_by_key():
     assert changed_paths({"a": {"b": [1, 2], "c": {"d": 1}}}, {}, {"a": {"b": [2, 1], "c": {"d": 2}}}, {}) == [
         "properties.a.b", "properties.a.c.d"]
+
+
+# -- old and new values of an update -----------------------------------------------------------------------------------
+
+
+def _changes(step) -> list[tuple[str, object, object]]:
+    return [(c.path, c.old, c.new) for c in step.changes]
+
+
+@pytest.mark.parametrize(("live_properties", "live_tags"), [
+    ({**SPEC["properties"], "size": "small"}, None),
+    ({**SPEC["properties"], "network": {"cidr": "10.9.0.0/16", "subnets": ["a", "b"]}}, None),
+    ({**SPEC["properties"], "network": "vpc-1"}, None),
+    ({k: v for k, v in SPEC["properties"].items() if k != "count"}, {"owner": "team-a"}),
+    ({**SPEC["properties"], "extra": {"x": 1}, "count": True}, {"owner": "b", "team": "payments", "new": "1"}),
+], ids=["scalar", "nested", "dict-to-scalar", "removed", "several"])
+def test_each_changed_path_has_its_old_and_new_value_at_the_same_paths(live_properties, live_tags):
+    step = only_step(SPEC, live(SPEC, properties=live_properties, tags=live_tags))
+    assert [c.path for c in step.changes] == step.changed_paths
+
+
+def test_an_update_reports_the_live_value_as_old_and_the_intents_as_new_none_when_absent():
+    spec = res("api", properties={"size": "large", "network": {"cidr": "10.0.0.0/16"}, "zones": ["a", "b"]},
+               tags={"team": "web"})
+    step = only_step(spec, live(spec, properties={"size": "small", "network": {"cidr": "10.9.0.0/16"},
+                                                  "zones": ["a"], "legacy": 1},
+                                tags={"team": "web", "owner": "ops"}))
+    assert _changes(step) == [("properties.legacy", 1, None), ("properties.network.cidr", "10.9.0.0/16", "10.0.0.0/16"),
+                              ("properties.size", "small", "large"), ("properties.zones", ["a"], ["a", "b"]),
+                              ("tags.owner", "ops", None)]
+
+
+def test_a_boolean_replacing_a_number_is_shown_with_both_kinds():
+    spec = res("api", properties={"enabled": True})
+    assert _changes(only_step(spec, live(spec, properties={"enabled": 1}))) == [("properties.enabled", 1, True)]
+
+
+@pytest.mark.parametrize(("key", "old", "new"), [
+    ("db_password", "hunter2", "correct-horse"), ("clientSecret", "a", "b"), ("auth-token", "t1", "t2"),
+    ("API_KEY", "k1", None), ("connection_string", None, "postgres://u:p@h/db"),
+])
+def test_values_of_secret_looking_keys_are_masked_on_both_sides(key, old, new):
+    spec = res("api", properties={key: new} if new is not None else {})
+    step = only_step(spec, live(spec, properties={key: old} if old is not None else {}))
+    [(path, shown_old, shown_new)] = _changes(step)
+    assert path == f"properties.{key}"
+    assert shown_old == ("(sensitive)" if old is not None else None)
+    assert shown_new == ("(sensitive)" if new is not None else None)
+    assert "hunter2" not in step.model_dump_json() and "postgres://" not in str(step.changes)
+
+
+def test_secrets_below_a_secret_key_or_inside_a_changed_object_are_masked_and_the_rest_shown():
+    spec = res("api", properties={"credentials": {"user": "app", "rotation_days": 30},
+                                  "database": {"engine": "pg", "password": "new-pass"}})
+    step = only_step(spec, live(spec, properties={"credentials": {"user": "root", "rotation_days": 30},
+                                                  "database": "legacy"}))
+    assert _changes(step) == [
+        ("properties.credentials.user", "(sensitive)", "(sensitive)"),
+        ("properties.database", "legacy", {"engine": "pg", "password": "(sensitive)"})]
+
+
+def test_only_updates_carry_changes():
+    gone = res("gone", "queue")
+    plan = build_plan(intent(SPEC, res("new")), deployment_id=DEPLOYMENT, live=[live(SPEC), live(gone)])
+    assert [(s.action, s.changes) for s in plan.steps] == [
+        (StepAction.NO_OP, []), (StepAction.CREATE, []), (StepAction.DESTROY, [])]

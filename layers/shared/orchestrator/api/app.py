@@ -19,7 +19,7 @@ from .body import decode_json
 from .conventions import PreconditionFailed, base_path, etags, idempotent_posts
 from .errors import MalformedRequest, UnsupportedMediaType, error_body, to_http
 from .guard import GuardedRequestValidation
-from .routes import auth, cloud, deployments, drift, health, notifications, policies
+from .routes import auth, cloud, deployments, drift, health, notifications, plans, policies
 
 API_PREFIX = "/api/v1"
 OPENAPI: dict[str, Any] = {
@@ -73,7 +73,7 @@ def build_app(log: Logger = logger) -> APIGatewayRestResolver:
     # Permission, media type and unknown query parameters are checked before the declared parameters (guard.py).
     app._request_validation_middleware = GuardedRequestValidation()
     app.use(middlewares=[idempotent_posts, etags])
-    for area in (auth, deployments, drift, cloud, policies, notifications):
+    for area in (auth, deployments, plans, drift, cloud, policies, notifications):
         app.include_router(area.router, prefix=API_PREFIX)
     app.include_router(health.router)
 

@@ -82,12 +82,20 @@ def answers_with_a_secret(fn):
     return fn
 
 
+def changes_nothing(fn):
+    """Marks a POST that only asks a question with a body (a speculative plan): a retry is as safe as the first
+    request, so the route takes no Idempotency-Key and its answer is kept nowhere for replays."""
+    fn.changes_nothing = True
+    return fn
+
+
 def idempotent_posts(app: BaseRouter, next_middleware) -> Response:
     """An authenticated POST with an Idempotency-Key answers once per (caller, path, key): a retry gets the first
     response back, marked `Idempotent-Replayed: true`. Errors are not stored, so a retry after one runs again."""
     key = header(app, "Idempotency-Key")
-    if app.current_event.http_method != "POST" or key is None or getattr(
-            app.context["_route"].func, "answers_with_a_secret", False):
+    route = app.context["_route"].func
+    if (app.current_event.http_method != "POST" or key is None or getattr(route, "answers_with_a_secret", False)
+            or getattr(route, "changes_nothing", False)):
         return next_middleware(app)
     try:
         caller = current_user(app).id

@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from ..domain.lifecycle import DeploymentStatus
 from ..domain.steps import StepStatus
 from ..domain.users import Role
+from ..planning.plan import Plan, PlanStep
 
 # Each documented error status, with when it happens (the same words serve every route).
 ERROR_STATUSES: dict[int, str] = {
@@ -219,6 +221,34 @@ class PlanOut(_Out):
     expected_downtime_seconds: int | None = Field(description="recreate: how long a recreated resource is absent")
     totals: dict[str, int] = Field(description=f"The full length of each list ({LISTS})")
     truncated: bool = Field(description="Some list holds fewer entries than its total")
+
+
+class SpeculativeStepOut(PlanStep):
+    """A plan step as a speculative plan answers it: without `resource`, the spec the caller sent (or, for a
+    destroy, the inventory record's), whose properties may hold secrets and would double the answer's size."""
+
+    resource: SkipJsonSchema[dict[str, Any] | None] = Field(default=None, exclude=True)
+
+
+class SpeculativePlanBody(Plan):
+    """The plan a deployment of the intent would get now, in the shape of a deployment's stored plan (steps
+    without `resource`). Fields added to plans appear here as they do there."""
+
+    deployment_id: str = Field(description="A fresh id per request: it names no deployment (nothing was created)")
+    steps: list[SpeculativeStepOut]
+
+
+class PlanSummaryOut(_Out):
+    by_action: dict[str, int] = Field(description="Steps by action (create, update, no-op, destroy, ...)")
+    has_changes: bool = Field(description="Some step is not a no-op")
+    blocked: bool
+    estimated_monthly_cost: float
+    risk: str
+
+
+class SpeculativePlanOut(_Out):
+    plan: SpeculativePlanBody
+    summary: PlanSummaryOut = Field(description="What the audit record keeps of this plan")
 
 
 class StepCountsOut(_Out):

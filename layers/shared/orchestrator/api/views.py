@@ -15,6 +15,7 @@ from ..planning.freeze import FreezeWindow
 from ..planning.policies import TenantPolicy
 from ..ports.repositories import DeploymentSummary, PlanHeadline, PlannedStep, StepCounts
 from ..usecases.deployments import Overview
+from ..usecases.plans import SpeculativePlan
 
 # How many resources each policy result names in a deployment's summary (resource_count has them all).
 NAMED_RESOURCES = 10
@@ -65,6 +66,15 @@ def _phases(listed: list[dict[str, Any]], total: int, steps: StepCounts) -> list
         return listed
     work = steps.total - steps.by_action.get("no-op", 0)
     return [{"name": f"batch 1/{total} … {total}/{total}", "kind": "batch", "steps": work, "bake_seconds": None}]
+
+
+def speculative_plan_view(result: SpeculativePlan) -> dict[str, Any]:
+    """POST /plans: the plan as a deployment stores it, each step without its resource spec (the caller's own, and
+    the values of its secrets), then the summary its audit record keeps."""
+    s = result.summary
+    return {"plan": result.plan.model_dump(mode="json", exclude={"steps": {"__all__": {"resource"}}}),
+            "summary": {"by_action": s.by_action, "has_changes": s.has_changes, "blocked": s.blocked,
+                        "estimated_monthly_cost": s.estimated_monthly_cost, "risk": s.risk}}
 
 
 def step_view(row: PlannedStep) -> dict[str, Any]:

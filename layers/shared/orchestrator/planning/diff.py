@@ -10,10 +10,17 @@ from pydantic_core import to_json
 
 from ..domain.intent import ResourceSpec
 from ..domain.resources import CloudResource
-from .plan import StepAction
+from .plan import PathChange, StepAction, trusted
 
 # Fault-injection settings for the simulated provider: how a step should misbehave, not what the resource is.
 IGNORED_PROPERTIES = frozenset({"simulate"})
+
+# A key holding one of these (any case, anywhere in its name: `db_password`, `clientSecret`, `auth-token`) holds a
+# secret: a plan shows that its value changes, never the value. Broader than the drift detector's security words
+# for what to mask (tokens, keys, connection strings), narrower for what to show (`public_access` stays visible).
+SECRET_MARKERS = ("password", "passwd", "passphrase", "secret", "token", "credential", "private_key", "privatekey",
+                  "api_key", "apikey", "access_key", "accesskey", "connection_string", "connectionstring")
+SENSITIVE = "(sensitive)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +73,35 @@ def changed_paths(desired_properties: Mapping[str, Any], desired_tags: Mapping[s
     return paths
 
 
+def value_changes(desired: ResourceSpec, live: CloudResource) -> list[PathChange]:
+    """The old (live) and new (desired) value at each path `changed_paths` reports, in its order. An absent side is
+    None; the value of a key that looks secret, or of anything below one, is `SENSITIVE`."""
+    found: list[PathChange] = []
+    _collect(_without_ignored(desired.properties), _without_ignored(live.properties), "properties.", False, found)
+    _collect(desired.tags, live.tags, "tags.", False, found)
+    found.sort(key=_path)
+    return found
+
+
+def looks_secret(key: str) -> bool:
+    lowered = key.lower().replace("-", "_")
+    return any(marker in lowered for marker in SECRET_MARKERS)
+
+
+def masked(value: Any, secret: bool) -> Any:
+    """`value` as a plan may show it: `SENSITIVE` when secret, else with the values of secret-looking keys inside
+    it masked (a whole object or list is reported at the key that holds it)."""
+    if value is None:
+        return None
+    if secret:
+        return SENSITIVE
+    if isinstance(value, Mapping):
+        return {key: masked(item, looks_secret(key)) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [masked(item, False) for item in value]
+    return value
+
+
 def destroyed(live: Mapping[str, CloudResource], wanted: Iterable[str], stack: str) -> list[CloudResource]:
     """Live resources `stack` owns that its intent no longer names, by identifier (so a plan does not depend on
     inventory order). A record another stack owns, or none (created by hand), is never destroyed."""
@@ -107,6 +143,25 @@ def _diff_mappings(desired: Mapping[str, Any], live: Mapping[str, Any], prefix: 
         elif want != have or not _same_kinds(want, have):
             # Lists, scalars and type changes are reported whole, at the key that holds them.
             paths.append(f"{prefix}{key}")
+
+
+def _collect(desired: Mapping[str, Any], live: Mapping[str, Any], prefix: str, secret: bool,
+             found: list[PathChange]) -> None:
+    """`_diff_mappings` with the values: the same walk, so the same paths."""
+    if desired == live and _same_kinds(desired, live):
+        return
+    for key in desired.keys() | live.keys():
+        hidden = secret or looks_secret(key)
+        want, have = desired.get(key), live.get(key)
+        if key in desired and key in live and isinstance(want, Mapping) and isinstance(have, Mapping):
+            _collect(want, have, f"{prefix}{key}.", hidden, found)
+        elif key not in desired or key not in live or want != have or not _same_kinds(want, have):
+            found.append(trusted(PathChange, {"path": f"{prefix}{key}", "old": masked(have, hidden),
+                                              "new": masked(want, hidden)}))
+
+
+def _path(change: PathChange) -> str:
+    return change.path
 
 
 def _same_kinds(a: Any, b: Any) -> bool:

@@ -54,6 +54,17 @@ class PolicyReport(BaseModel):
     overridable: list[PolicyFinding] = Field(default_factory=list)
 
 
+class PathChange(BaseModel):
+    """One changed path of an update: the live value and the intent's (None when absent on that side; values of
+    secret-looking keys are "(sensitive)")."""
+
+    model_config = _FROZEN
+
+    path: str
+    old: Any = None
+    new: Any = None
+
+
 class PlanStep(BaseModel):
     model_config = _FROZEN
 
@@ -71,6 +82,8 @@ class PlanStep(BaseModel):
     monthly_cost: float = Field(ge=0)
     # Dotted paths that differ from the live resource (update steps only), e.g. "properties.network.cidr".
     changed_paths: list[str] = Field(default_factory=list)
+    # Update steps: the old and new value at each changed path (empty for other actions).
+    changes: list[PathChange] = Field(default_factory=list)
     # Makes a repeated apply or destroy of this step return the first result.
     idempotency_key: str
     # The desired ResourceSpec as JSON data; for a destroy, the spec of the inventory record being removed.

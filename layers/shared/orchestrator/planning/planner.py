@@ -18,7 +18,7 @@ from ..domain.intent import DeploymentIntent
 from ..domain.lifecycle import new_id, utcnow
 from ..domain.resources import CloudResource
 from .blast import Dependent, blast_radius
-from .diff import classify, destroyed, index_live, spec_identifier
+from .diff import classify, destroyed, index_live, spec_identifier, value_changes
 from .estimates import estimate, total_duration_seconds
 from .freeze import CHANGE_FREEZE, FreezeWindow, freeze_message
 from .plan import Plan, PlanStep, PolicyFinding, PolicyReport, RiskLevel, StepAction, trusted
@@ -87,6 +87,7 @@ def build_plan(intent: DeploymentIntent, *, deployment_id: str, live: Sequence[C
         "resource_type": rtype, "resource_identifier": identifier, "dependencies": depends_on[sid],
         "wave": wave_of[sid], "estimated_duration_seconds": seconds, "monthly_cost": cents / 100,
         "changed_paths": paths, "idempotency_key": key,
+        "changes": value_changes(spec, current) if paths else [],
         # The spec's own field values (never mutated; the enums are str), not a copy: a dump of 5,000 specs would
         # cost more than all the rest of planning.
         "resource": vars(spec),
@@ -120,7 +121,7 @@ def build_plan(intent: DeploymentIntent, *, deployment_id: str, live: Sequence[C
                 "step_id": sid, "name": record.name, "action": StepAction.DESTROY, "provider": provider,
                 "region": record.region, "resource_type": rtype, "resource_identifier": identifier,
                 "dependencies": [], "wave": destroy_wave, "estimated_duration_seconds": seconds,
-                "monthly_cost": 0.0, "changed_paths": [],
+                "monthly_cost": 0.0, "changed_paths": [], "changes": [],
                 "idempotency_key": idempotency_key(deployment_id, plan_id, sid, _TEXT[StepAction.DESTROY]),
                 "resource": {**record.model_dump(mode="json", include=_SPEC_FIELDS), "dependencies": []},
                 "owner_stack": record.stack,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..cloud.simulator import SimulatedProvider
+from ..ports.audit import PlanAuditLog
 from ..ports.inventory import Inventory
 from ..ports.locks import LockManager
 from ..ports.policies import PolicyStore
@@ -28,3 +29,4 @@ class Services:
     attempts: AttemptCounter
     workflow: Workflow
     events: EventPublisher
+    plan_audit: PlanAuditLog

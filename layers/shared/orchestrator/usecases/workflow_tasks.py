@@ -25,12 +25,12 @@ from ..domain.intent import ResourceSpec
 from ..domain.lifecycle import SETTLED, TRANSITIONS, Deployment, DeploymentStatus, DomainEvent, EventType, utcnow
 from ..domain.resources import CloudResource
 from ..domain.steps import StepRun, StepStatus
-from ..planning.diff import spec_identifier
 from ..planning.plan import SEGMENTS, Plan, PolicyFinding, StepAction
 from ..planning.policy import RESOURCE_CLAIMED
 from ..planning.schedule import Schedule, batch_parallelism, schedule, schedule_phases
 from ..ports.locks import resource_lock
 from ..ports.repositories import Claim
+from .plans import plan_intent
 from .services import Services
 
 S = DeploymentStatus
@@ -86,18 +86,8 @@ def plan_deployment(svc: Services, deployment_id: str, correlation_id: str) -> d
         # A retried invocation, or a restarted workflow: the plan is already stored.
         return _compact(svc, deployment, svc.deployments.get_plan(deployment_id))
     deployment.transition(S.PLANNING, actor=WORKFLOW, correlation_id=correlation_id)
-    # What the stack owns (absent from the intent: destroyed) and whatever already sits at the intent's addresses,
-    # whoever owns it (updated in place and restored exactly by a rollback; another stack's is blocked by policy).
     stack = deployment.intent.name
-    wanted = [spec_identifier(resource) for resource in deployment.intent.resources]
-    live = svc.inventory.for_stack(deployment.tenant_id, stack, wanted)
-    # The planner and the policy engine serve this task only, not every function that imports this module.
-    from ..planning.planner import build_plan
-    from .policies import plan_inputs
-
-    # Policies, the tenant's dependency records and freeze windows: read once, handed to the planner as data.
-    plan = build_plan(deployment.intent, deployment_id=deployment.id, live=live, stack=stack,
-                      **plan_inputs(svc, deployment.tenant_id, deployment.intent, utcnow()))
+    plan, live = plan_intent(svc, deployment.tenant_id, deployment.intent, deployment_id=deployment.id)
     if not plan.blocked:
         held = svc.deployments.claim(deployment.tenant_id, deployment.id,
                                      [step.resource_identifier for step in plan.steps])
