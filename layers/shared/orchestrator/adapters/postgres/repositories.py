@@ -247,10 +247,12 @@ class PgDeploymentRepository:
         if not isinstance(task_token, _Unchanged):
             extra += ", approval_task_token = %(token)s"
             params["token"] = task_token
+        # The execution is recorded apart (set_execution_arn), possibly after a task loaded the deployment: a save
+        # never forgets it.
         sql = f"""
             WITH target AS (
                 UPDATE deployments SET status = %(status)s, version = version + 1, error_message = %(error_message)s,
-                    execution_arn = %(execution_arn)s, plan_id = %(plan_id)s,
+                    execution_arn = coalesce(%(execution_arn)s, execution_arn), plan_id = %(plan_id)s,
                     approval_required = %(approval_required)s, approval_requested_at = %(requested_at)s,
                     decided_by = %(decided_by)s, decided_at = %(decided_at)s, approval_comment = %(comment)s,
                     overridden_by = %(overridden_by)s, override_reason = %(override_reason)s{extra}
