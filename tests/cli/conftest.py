@@ -152,5 +152,12 @@ class Tenant:
 
 
 @pytest.fixture
+def live_api(cli: Runner, local_cloud) -> Runner:
+    """The CLI pointed at the local cloud's HTTP API."""
+    cli.api_url = local_cloud.api_url
+    return cli
+
+
+@pytest.fixture
 def tenant(local_cloud) -> Tenant:
     return Tenant(local_cloud)

@@ -27,9 +27,8 @@ FAST = ["--interval", "0.1", "--timeout", "60"]
 
 
 @pytest.fixture
-def api(cli, local_cloud):
-    cli.api_url = local_cloud.api_url
-    return cli
+def api(live_api):
+    return live_api
 
 
 @pytest.fixture

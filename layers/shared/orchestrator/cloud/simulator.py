@@ -151,23 +151,30 @@ class SimulatedProvider:
     def apply(self, *, tenant_id: str, deployment_id: str, spec: ResourceSpec, idempotency_key: str,
               attempt: int, stack: str | None = None) -> ApplyOutcome:
         """Create the resource, or update it in place; raise `ApplyFailed` for an injected fault."""
+        return self._once("apply", tenant_id, spec, idempotency_key, attempt,
+                          lambda faults: self._apply(tenant_id, deployment_id, stack, spec, attempt))
+
+    def _once(self, operation: str, tenant_id: str, spec: ResourceSpec, idempotency_key: str, attempt: int,
+              run: Callable[[FaultPlan], ApplyOutcome]) -> ApplyOutcome:
+        """`run` once per idempotency key, under the resource's lock, after the spec's injected latency and faults."""
         if attempt < 1:
             raise ValueError("attempt numbers start at 1")
         identifier = spec.identifier
-        if (first := self._replay(idempotency_key, "apply", identifier)) is not None:
+        if (first := self._replay(idempotency_key, operation, identifier)) is not None:
             return ApplyOutcome.model_validate(first)
         faults = FaultPlan.of(spec.properties)
         if faults.latency_ms:
             self._sleep(faults.latency_ms / 1000)
         if faults.fails(attempt):
             limit = "every attempt" if faults.fail_apply == "always" else f"attempts 1-{faults.fail_apply}"
-            raise ApplyFailed(f"{identifier}: simulated apply failure on attempt {attempt} (fails {limit})")
+            what = "apply" if operation == "apply" else "standby"
+            raise ApplyFailed(f"{identifier}: simulated {what} failure on attempt {attempt} (fails {limit})")
 
         with self._lock(tenant_id, identifier):
             # A concurrent call with the same key may have finished while this one waited for the lock.
-            if (first := self._replay(idempotency_key, "apply", identifier)) is not None:
+            if (first := self._replay(idempotency_key, operation, identifier)) is not None:
                 return ApplyOutcome.model_validate(first)
-            outcome = self._apply(tenant_id, deployment_id, stack, spec, attempt)
+            outcome = run(faults)
             stored = self._results.put_if_absent(idempotency_key, outcome.model_dump(mode="json"))
         return ApplyOutcome.model_validate(stored)
 
@@ -192,25 +199,9 @@ class SimulatedProvider:
         """Stage the green instance of an existing resource, as `spec` describes it, beside the serving one. Raise
         `ProviderError` when the resource does not exist or has a standby this key did not stage, `ApplyFailed` for
         an injected fault."""
-        if attempt < 1:
-            raise ValueError("attempt numbers start at 1")
-        identifier = spec.identifier
-        if (first := self._replay(idempotency_key, "create_standby", identifier)) is not None:
-            return ApplyOutcome.model_validate(first)
-        faults = FaultPlan.of(spec.properties)
-        if faults.latency_ms:
-            self._sleep(faults.latency_ms / 1000)
-        if faults.fails(attempt):
-            limit = "every attempt" if faults.fail_apply == "always" else f"attempts 1-{faults.fail_apply}"
-            raise ApplyFailed(f"{identifier}: simulated standby failure on attempt {attempt} (fails {limit})")
-
-        with self._lock(tenant_id, identifier):
-            if (first := self._replay(idempotency_key, "create_standby", identifier)) is not None:
-                return ApplyOutcome.model_validate(first)
-            outcome = self._create_standby(tenant_id, deployment_id, stack, spec, idempotency_key, attempt,
-                                           faults.unhealthy)
-            stored = self._results.put_if_absent(idempotency_key, outcome.model_dump(mode="json"))
-        return ApplyOutcome.model_validate(stored)
+        return self._once("create_standby", tenant_id, spec, idempotency_key, attempt,
+                          lambda faults: self._create_standby(tenant_id, deployment_id, stack, spec, idempotency_key,
+                                                              attempt, faults.unhealthy))
 
     def switch(self, *, tenant_id: str, identifier: str, idempotency_key: str) -> SwitchOutcome:
         """Make the green standby serve, atomically; the instance that served becomes the blue standby. Raise
