@@ -145,7 +145,8 @@ class Replay {
   /** The route's next ExecuteWaves unless one runs now: the segment a step without a segment of its own is in. */
   runningSegment() {
     const here = this.route[this.at] || "";
-    return stateOf(here) === "ExecuteWaves" && this.states.ExecuteWaves === RUNNING ? this.at : this.next("ExecuteWaves");
+    const running = stateOf(here) === "ExecuteWaves" && this.states.ExecuteWaves === RUNNING;
+    return running ? this.at : this.next("ExecuteWaves");
   }
 
   /** Marks the state that failed during the route (a bake fails in its WatchBake; a Wait has no Catch). */
@@ -321,7 +322,8 @@ function notes(deployment, run) {
     out.ExecuteWaves = `${waves} wave${waves === 1 ? "" : "s"} · ${succeeded}/${plan.step_count} steps applied`;
     out.PlanDeployment = `${plan.step_count} steps · ${plan.risk_assessment} risk`;
   }
-  if (run.bake && run.bake.bake_seconds != null) out.Bake = `${run.bake.bake_seconds} s bake after the ${run.bake.phase}`;
+  const bake = run.bake || {};
+  if (bake.bake_seconds != null) out.Bake = `${bake.bake_seconds} s bake after the ${bake.phase}`;
   const undone = counts.rolled_back || 0;
   if (undone || "RollBackAppliedSteps" in run.states) out.RollBackAppliedSteps = `${undone} step${undone === 1 ? "" : "s"} undone`;
   const approval = deployment.approval || {};

@@ -704,6 +704,45 @@ def test_a_canary_run_draws_its_bake_running_then_the_canary_path_done(browser: 
     page.context.close()
 
 
+def blue_green_intent(name: str, version: int, strategy: str) -> dict[str, Any]:
+    """A network, two compute instances and a load balancer in front of them."""
+    net = "aws/us-east-1/network/net"
+    computes = [{"resource_type": "compute", "provider": "aws", "region": "us-east-1", "name": f"web{i}",
+                 "properties": {"image": f"web:{version}"}, "dependencies": [net]} for i in range(2)]
+    return intent(name, target_providers=["aws"], strategy=strategy, strategy_options={"bake_seconds": 1}
+                  if strategy == "blue_green" else {}, resources=[
+                      {"resource_type": "network", "provider": "aws", "region": "us-east-1", "name": "net",
+                       "properties": {"cidr": "10.0.0.0/16"}}, *computes,
+                      {"resource_type": "load_balancer", "provider": "aws", "region": "us-east-1", "name": "lb",
+                       "properties": {"listeners": [443]},
+                       "dependencies": [f"aws/us-east-1/compute/{c['name']}" for c in computes]}])
+
+
+def test_a_blue_green_run_draws_green_switch_bake_and_retire(browser: Chromium, admin: Api, tenant: str):
+    _, operator = user(admin, "operator", tenant)
+    settled = {"completed", "failed", "rolled_back"}
+    blue = operator.deploy(blue_green_intent("bg-path", 1, "rolling"))
+    assert operator.wait_for(blue["id"], settled)["status"] == "completed"
+    green = operator.deploy(blue_green_intent("bg-path", 2, "blue_green"))
+    done = operator.wait_for(green["id"], settled, timeout=60)
+    assert done["status"] == "completed", done
+    assert {"switch", "retire"} <= {p["kind"] for p in done["plan"]["phases"]}
+
+    page = open_deployment(browser, operator.token, green["id"])
+    wait_for_state(page, "DeploymentCompleted", "done")
+    path = ["FrozenUntil", "GreenPhase", "ExecuteWaves", "AfterPhase", "VerifyPhase", "BakeOrGoOn", "SwitchTraffic",
+            "Bake", "WatchBake", "RestPhase", "RetireBlue", "VerifyDeployment", "MarkCompleted"]
+    off_path = ["Rollout", "CanaryPhase", "NothingToChange", "ShouldRollBack"]
+    statuses = {state: state_status(page, state) for state in path + off_path}
+    assert statuses == {**dict.fromkeys(path, "done"), **dict.fromkeys(off_path, "not-reached")}, statuses
+    taken = set(taken_edges(page))
+    assert {"FrozenUntil>GreenPhase", "BakeOrGoOn>SwitchTraffic", "SwitchTraffic>ExecuteWaves",
+            "BakeOrGoOn>RestPhase", "AfterPhase>RetireBlue", "RetireBlue>ExecuteWaves",
+            "AfterPhase>VerifyDeployment"} <= taken, taken
+    assert {f"{a}>{b}" for a, b in asl_edges()} >= taken
+    page.context.close()
+
+
 def test_an_unchanged_redeploy_draws_the_plan_ending_in_nothing_to_change(browser: Chromium, admin: Api,
                                                                           tenant: str):
     _, operator = user(admin, "operator", tenant)
