@@ -22,7 +22,7 @@
 //   step_succeeded, step_failed,    (a step of an ApplyBatch; a failed attempt may be retried) the step's
 //     traffic_switched              segment: green, switch and retire steps by their action, any other the
 //                                   segment ExecuteWaves runs, or the next one once past a phase's verification
-//   phase_verified (phase)          up to VerifyPhase done; after green, on to       (green) ExecuteWaves (switch)
+//   phase_verified (phase)          up to VerifyPhase done; after green, on through  (green) ExecuteWaves (switch)
 //                                   BakeOrGoOn, SwitchTraffic done
 //   bake_started                    BakeOrGoOn done                                 Bake
 //   verification_started            the rest of the route done                      VerifyDeployment
@@ -159,7 +159,6 @@ class Replay {
 
 function onStep(run, event) {
   const action = (event.detail || {}).action;
-  if (run.at < 0) return; // no execution_started yet: nothing to place the step in
   const segment = SEGMENT_ACTIONS.has(action) ? run.next(`ExecuteWaves:${action}`, 0) : -1;
   run.advance(segment >= 0 ? segment : run.runningSegment(), RUNNING);
 }
