@@ -35,11 +35,29 @@ PASSWORD = "correct-horse-battery"
 WAIT_MS = 20_000
 
 # Where each kind of deployment's path goes through the lifecycle (statemachines/deployment_lifecycle.asl.json).
-COMPLETED_PATH = ["ChooseMode", "PlanDeployment", "RouteAfterPlan", "BeginExecution", "ExecuteWaves", "ApplyStage",
-                  "ApplyBatch", "VerifyDeployment", "MarkCompleted", "DeploymentCompleted"]
-NOT_ON_COMPLETED_PATH = ["WaitForApproval", "PlanBlockedByPolicy", "ShouldRollBack", "StartRollback",
-                         "RollBackAppliedSteps", "MarkFailed", "DeploymentFailed", "DeploymentRolledBack"]
+COMPLETED_PATH = ["ChooseMode", "PlanDeployment", "RouteAfterPlan", "BeginExecution", "FrozenUntil", "Rollout",
+                  "ExecuteWaves", "ApplyStage", "ApplyBatch", "AfterPhase", "VerifyDeployment", "MarkCompleted",
+                  "DeploymentCompleted"]
+NOT_ON_COMPLETED_PATH = ["WaitForApproval", "PlanBlockedByPolicy", "NothingToChange", "CanaryPhase", "GreenPhase",
+                         "VerifyPhase", "Bake", "SwitchTraffic", "RestPhase", "RetireBlue", "ShouldRollBack",
+                         "StartRollback", "RollBackAppliedSteps", "MarkFailed", "DeploymentFailed",
+                         "DeploymentRolledBack"]
+ASL_FILE = Path(__file__).resolve().parents[2] / "statemachines/deployment_lifecycle.asl.json"
 
+
+def asl_edges() -> set[tuple[str, str]]:
+    """Every transition of the lifecycle's top-level states: Next, Choices, Default and Catch."""
+    edges = set()
+    for name, state in json.loads(ASL_FILE.read_text())["States"].items():
+        targets = [state.get("Next"), state.get("Default"), *(c["Next"] for c in state.get("Choices", [])),
+                   *(c["Next"] for c in state.get("Catch", []))]
+        edges |= {(name, target) for target in targets if target}
+    return edges
+
+
+def taken_edges(page) -> list[str]:
+    return page.eval_on_selector_all("#graph .edge--taken",
+                                     "paths => paths.map(p => p.dataset.from + '>' + p.dataset.to)")
 
 class Chromium:
     """Debian's Chromium driven by Playwright, launched on first use so a missing browser fails the test itself."""
@@ -146,14 +164,15 @@ def test_completed_deployment_draws_the_lifecycle_with_its_path_done(browser: Ch
     assert {s: statuses[s] for s in COMPLETED_PATH} == dict.fromkeys(COMPLETED_PATH, "done"), statuses
     assert {s: statuses[s] for s in NOT_ON_COMPLETED_PATH} == dict.fromkeys(NOT_ON_COMPLETED_PATH, "not-reached")
     # Every top-level state of the ASL file is drawn, the Map's processors inside their Map.
-    asl = json.loads((Path(__file__).resolve().parents[2] / "statemachines/deployment_lifecycle.asl.json").read_text())
+    asl = json.loads(ASL_FILE.read_text())
     drawn = page.eval_on_selector_all("#graph .states > .state", "nodes => nodes.map(n => n.dataset.state)")
     assert sorted(drawn) == sorted(asl["States"])
     assert page.locator('#graph .state[data-state="ExecuteWaves"] .state[data-state="ApplyStage"] '
                         '.state[data-state="ApplyBatch"]').count() == 1
-    taken = page.eval_on_selector_all("#graph .edge--taken",
-                                      "paths => paths.map(p => p.dataset.from + '>' + p.dataset.to)")
-    assert "ExecuteWaves>VerifyDeployment" in taken and "MarkCompleted>DeploymentCompleted" in taken
+    taken = taken_edges(page)
+    assert {"FrozenUntil>Rollout", "Rollout>ExecuteWaves", "ExecuteWaves>AfterPhase", "AfterPhase>VerifyDeployment",
+            "MarkCompleted>DeploymentCompleted"} <= set(taken), taken
+    assert "FrozenUntil>CanaryPhase" not in taken and "AfterPhase>VerifyPhase" not in taken
     assert "ShouldRollBack>MarkFailed" not in taken
     assert page.locator(".legend__item").count() >= 6
 
@@ -295,20 +314,144 @@ SCENARIOS = {
          "DeploymentRejected": "not-reached"}),
 }
 
+# Strategy runs: the plan's phases choose the route (FrozenUntil -> CanaryPhase | GreenPhase | Rollout).
+STARTED = [("created", None, None, {}), ("planning_started", "pending", "planning", {}),
+           ("plan_generated", "planning", "planned", {"plan_id": "p"}), ("approved", "planned", "approved", {}),
+           ("execution_started", "approved", "executing", {})]
+CANARY = {"plan": {"phases": [{"name": "canary", "kind": "canary", "steps": 2, "bake_seconds": None},
+                              {"name": "bake", "kind": "bake", "steps": 0, "bake_seconds": 8},
+                              {"name": "rest", "kind": "rest", "steps": 5, "bake_seconds": None}]}}
+BLUE_GREEN = {"plan": {"phases": [{"name": k, "kind": k, "steps": 2, "bake_seconds": 1 if k == "bake" else None}
+                                  for k in ("green", "switch", "bake", "rest", "retire")]}}
+ROLLING = {"plan": {"phases": [{"name": f"batch {i}/3", "kind": "batch", "steps": 2, "bake_seconds": None}
+                               for i in (1, 2, 3)]}}
+
+
+def step(action: str, event: str = "step_succeeded") -> tuple:
+    return (event, None, None, {"action": action, "attempt": 1})
+
+
+CANARY_BAKING = [*STARTED, step("create"), ("phase_verified", None, None, {"phase": "canary"}),
+                 ("bake_started", None, None, {"phase": "canary", "bake_seconds": 8})]
+CANARY_DONE = [*CANARY_BAKING, step("create"), ("verification_started", "executing", "verifying", {}),
+               ("verified", None, None, {}), ("completed", "verifying", "completed", {})]
+BLUE_GREEN_SWITCHED = [*STARTED, step("green"), ("phase_verified", None, None, {"phase": "green"}), step("switch"),
+                       ("traffic_switched", None, None, {"action": "switch", "serving": "i-2", "previous": "i-1"}),
+                       ("phase_verified", None, None, {"phase": "switch"}),
+                       ("bake_started", None, None, {"phase": "switch", "bake_seconds": 1})]
+BLUE_GREEN_DONE = [*BLUE_GREEN_SWITCHED, step("update"), step("retire"),
+                   ("verification_started", "executing", "verifying", {}), ("verified", None, None, {}),
+                   ("completed", "verifying", "completed", {})]
+NO_CHANGES = [("created", None, None, {}), ("planning_started", "pending", "planning", {}),
+              ("plan_generated", "planning", "planned", {"plan_id": "p"}), ("no_changes", None, None, {"steps": 3}),
+              ("completed", "planned", "completed", {})]
+SCENARIOS |= {
+    "rolling batch running": (
+        {"status": "executing", "phase": "batch 2/3", **ROLLING}, [*STARTED, step("update")],
+        {"FrozenUntil": "done", "Rollout": "done", "ExecuteWaves": "running", "AfterPhase": "not-reached",
+         "CanaryPhase": "not-reached", "GreenPhase": "not-reached"}),
+    "canary baking": (
+        {"status": "executing", "phase": "bake", **CANARY}, CANARY_BAKING,
+        {"FrozenUntil": "done", "CanaryPhase": "done", "ExecuteWaves": "done", "AfterPhase": "done",
+         "VerifyPhase": "done", "BakeOrGoOn": "done", "Bake": "running", "WatchBake": "not-reached",
+         "RestPhase": "not-reached", "Rollout": "not-reached", "VerifyDeployment": "not-reached"}),
+    "canary's bake read before its events were": (
+        {"status": "executing", "phase": "bake", **CANARY}, [*STARTED, step("create")],
+        {"CanaryPhase": "done", "ExecuteWaves": "done", "VerifyPhase": "done", "Bake": "running"}),
+    "canary's rest running, no step of it recorded yet": (
+        {"status": "executing", "phase": "rest", **CANARY}, CANARY_BAKING,
+        {"Bake": "done", "WatchBake": "done", "BakeOrGoOn": "done", "RestPhase": "done", "ExecuteWaves": "running",
+         "VerifyDeployment": "not-reached"}),
+    "canary unhealthy during its bake, rolled back": (
+        {"status": "rolled_back", "phase": None, **CANARY},
+        [*CANARY_BAKING, ("rollback_started", "executing", "rolling_back", {"cause": "HealthCheckFailed: web0"}),
+         ("rolled_back", "rolling_back", "rolled_back", {})],
+        {"ExecuteWaves": "done", "VerifyPhase": "done", "Bake": "done", "WatchBake": "failed",
+         "ShouldRollBack": "done", "StartRollback": "rolled-back", "DeploymentRolledBack": "rolled-back",
+         "RestPhase": "not-reached", "VerifyDeployment": "not-reached"}),
+    "canary completed": (
+        {"status": "completed", "phase": None, **CANARY}, CANARY_DONE,
+        {"CanaryPhase": "done", "VerifyPhase": "done", "Bake": "done", "WatchBake": "done", "RestPhase": "done",
+         "ExecuteWaves": "done", "AfterPhase": "done", "VerifyDeployment": "done", "DeploymentCompleted": "done",
+         "Rollout": "not-reached", "SwitchTraffic": "not-reached", "RetireBlue": "not-reached"}),
+    "blue/green switching": (
+        {"status": "executing", "phase": "switch", **BLUE_GREEN}, [*STARTED, step("green"),
+                                                                    ("phase_verified", None, None, {"phase": "green"})],
+        {"GreenPhase": "done", "VerifyPhase": "done", "BakeOrGoOn": "done", "SwitchTraffic": "done",
+         "ExecuteWaves": "running", "Bake": "not-reached"}),
+    "blue/green failing after the switch, without rollback": (
+        {"status": "failed", "phase": None, **BLUE_GREEN},
+        [*BLUE_GREEN_SWITCHED, step("update"), step("update", "step_failed"),
+         ("failed", "executing", "failed", {"error": "ApplyFailed"})],
+        {"SwitchTraffic": "done", "Bake": "done", "WatchBake": "done", "RestPhase": "done", "ExecuteWaves": "failed",
+         "ShouldRollBack": "done", "MarkFailed": "done", "DeploymentFailed": "failed", "RetireBlue": "not-reached"}),
+    "blue/green completed": (
+        {"status": "completed", "phase": None, **BLUE_GREEN}, BLUE_GREEN_DONE,
+        {"GreenPhase": "done", "SwitchTraffic": "done", "Bake": "done", "RestPhase": "done", "RetireBlue": "done",
+         "ExecuteWaves": "done", "VerifyDeployment": "done", "DeploymentCompleted": "done",
+         "CanaryPhase": "not-reached"}),
+    "no changes": (
+        {"status": "completed", "phase": None}, NO_CHANGES,
+        {"ChooseMode": "done", "PlanDeployment": "done", "RouteAfterPlan": "done", "NothingToChange": "done",
+         "BeginExecution": "not-reached", "WaitForApproval": "not-reached", "MarkCompleted": "not-reached",
+         "DeploymentCompleted": "not-reached"}),
+}
+
+# The path each route draws: ExecuteWaves entered once per segment, every consecutive pair an edge of the ASL.
+PATHS = {
+    "canary completed": (CANARY, CANARY_DONE, [
+        "ChooseMode", "PlanDeployment", "RouteAfterPlan", "BeginExecution", "FrozenUntil", "CanaryPhase",
+        "ExecuteWaves", "AfterPhase", "VerifyPhase", "BakeOrGoOn", "Bake", "WatchBake", "BakeOrGoOn", "RestPhase",
+        "ExecuteWaves", "AfterPhase", "VerifyDeployment", "MarkCompleted", "DeploymentCompleted"]),
+    "blue/green completed": (BLUE_GREEN, BLUE_GREEN_DONE, [
+        "ChooseMode", "PlanDeployment", "RouteAfterPlan", "BeginExecution", "FrozenUntil", "GreenPhase",
+        "ExecuteWaves", "AfterPhase", "VerifyPhase", "BakeOrGoOn", "SwitchTraffic", "ExecuteWaves", "AfterPhase",
+        "VerifyPhase", "BakeOrGoOn", "Bake", "WatchBake", "BakeOrGoOn", "RestPhase", "ExecuteWaves", "AfterPhase",
+        "RetireBlue", "ExecuteWaves", "AfterPhase", "VerifyDeployment", "MarkCompleted", "DeploymentCompleted"]),
+    "canary rolled back during its bake": (CANARY, [
+        *CANARY_BAKING, ("rollback_started", "executing", "rolling_back", {}),
+        ("rolled_back", "rolling_back", "rolled_back", {})], [
+        "ChooseMode", "PlanDeployment", "RouteAfterPlan", "BeginExecution", "FrozenUntil", "CanaryPhase",
+        "ExecuteWaves", "AfterPhase", "VerifyPhase", "BakeOrGoOn", "Bake", "WatchBake", "ShouldRollBack",
+        "StartRollback", "RollBackAppliedSteps", "MarkRolledBack", "RolledBackOnRequest", "DeploymentRolledBack"]),
+    "rolling completed": (ROLLING, [*STARTED, step("update"), ("verification_started", "executing", "verifying", {}),
+                                    ("verified", None, None, {}), ("completed", "verifying", "completed", {})], [
+        "ChooseMode", "PlanDeployment", "RouteAfterPlan", "BeginExecution", "FrozenUntil", "Rollout", "ExecuteWaves",
+        "AfterPhase", "VerifyDeployment", "MarkCompleted", "DeploymentCompleted"]),
+    "no changes": ({}, NO_CHANGES, ["ChooseMode", "PlanDeployment", "RouteAfterPlan", "NothingToChange"]),
+}
+
+
+def event_items(events: list[tuple]) -> list[dict[str, Any]]:
+    return [{"type": t, "from_status": f, "to_status": to, "detail": d, "actor": "workflow"} for t, f, to, d in events]
+
 
 def test_state_colours_follow_the_audit_events(browser: Chromium):
     page = browser.page()
     page.goto(f"{browser.base_url}/console/")
     page.wait_for_selector("#login-form")
     for name, (deployment, events, expected) in SCENARIOS.items():
-        items = [{"type": t, "from_status": f, "to_status": to, "detail": d, "actor": "workflow"}
-                 for t, f, to, d in events]
         got = page.evaluate("""async ([deployment, events, states]) => {
             const { deriveProgress, statusOf } = await import("./js/progress.js");
             const progress = deriveProgress(deployment, events);
             return Object.fromEntries(states.map((s) => [s, statusOf(progress, s)]));
-        }""", [deployment, items, list(expected)])
+        }""", [deployment, event_items(events), list(expected)])
         assert got == expected, name
+    page.context.close()
+
+
+def test_each_route_draws_its_path_along_edges_of_the_state_machine(browser: Chromium):
+    page = browser.page()
+    page.goto(f"{browser.base_url}/console/")
+    page.wait_for_selector("#login-form")
+    edges = asl_edges()
+    for name, (deployment, events, expected) in PATHS.items():
+        path = page.evaluate("""async ([deployment, events]) => {
+            const { deriveProgress } = await import("./js/progress.js");
+            return deriveProgress(deployment, events).path;
+        }""", [{"status": "completed", **deployment}, event_items(events)])
+        assert path == expected, name
+        assert [pair for pair in zip(path, path[1:], strict=False) if pair not in edges] == [], name
     page.context.close()
 
 
@@ -516,6 +659,108 @@ def test_a_baking_canary_shows_its_phase_a_countdown_ticking_each_second_and_the
     page.wait_for_selector("#deployment-phase[data-phase=rest]")
     assert page.locator("#phase-countdown").count() == 0
     assert page.get_attribute("#plan-phases li[aria-current=step]", "data-phase") == "rest"
+    page.context.close()
+
+
+def canary_intent(name: str, bake_seconds: int) -> dict[str, Any]:
+    """A network and four compute instances: the canary is one of them (25%) with the network it needs."""
+    net = "aws/us-east-1/network/net"
+    return intent(name, target_providers=["aws"], strategy="canary",
+                  strategy_options={"canary_percent": 25, "bake_seconds": bake_seconds}, resources=[
+                      {"resource_type": "network", "provider": "aws", "region": "us-east-1", "name": "net",
+                       "properties": {"cidr": "10.0.0.0/16"}},
+                      *({"resource_type": "compute", "provider": "aws", "region": "us-east-1", "name": f"web{i}",
+                         "properties": {"image": "web:1"}, "dependencies": [net]} for i in range(4))])
+
+
+def test_a_canary_run_draws_its_bake_running_then_the_canary_path_done(browser: Chromium, admin: Api, tenant: str):
+    _, operator = user(admin, "operator", tenant)
+    created = operator.deploy(canary_intent("canary-path", bake_seconds=6))
+    page = open_deployment(browser, operator.token, created["id"])
+    # The bake (6 s, checked every second by the local cloud) is seen by a refresh (every 2 s).
+    wait_for_state(page, "Bake", "running")
+    assert page.get_attribute("#deployment-phase", "data-phase") == "bake"
+    baking = {state: state_status(page, state) for state in
+              ("CanaryPhase", "ExecuteWaves", "AfterPhase", "VerifyPhase", "BakeOrGoOn", "RestPhase", "Rollout")}
+    assert baking == {"CanaryPhase": "done", "ExecuteWaves": "done", "AfterPhase": "done", "VerifyPhase": "done",
+                      "BakeOrGoOn": "done", "RestPhase": "not-reached", "Rollout": "not-reached"}, baking
+    assert {"FrozenUntil>CanaryPhase", "CanaryPhase>ExecuteWaves", "VerifyPhase>BakeOrGoOn",
+            "BakeOrGoOn>Bake"} <= set(taken_edges(page))
+    page.screenshot(path=str(SCREENSHOTS / "console-canary-baking-graph.png"), full_page=True)
+
+    assert operator.wait_for(created["id"], {"completed", "failed", "rolled_back"}, timeout=60)["status"] == "completed"
+    wait_for_state(page, "DeploymentCompleted", "done")
+    path = ["FrozenUntil", "CanaryPhase", "ExecuteWaves", "AfterPhase", "VerifyPhase", "BakeOrGoOn", "Bake",
+            "WatchBake", "RestPhase", "VerifyDeployment", "MarkCompleted", "DeploymentCompleted"]
+    off_path = ["Rollout", "GreenPhase", "SwitchTraffic", "RetireBlue", "NothingToChange", "ShouldRollBack"]
+    statuses = {state: state_status(page, state) for state in path + off_path}
+    assert statuses == {**dict.fromkeys(path, "done"), **dict.fromkeys(off_path, "not-reached")}, statuses
+    taken = set(taken_edges(page))
+    assert {"WatchBake>BakeOrGoOn", "BakeOrGoOn>RestPhase", "RestPhase>ExecuteWaves", "AfterPhase>VerifyPhase",
+            "AfterPhase>VerifyDeployment", "VerifyDeployment>MarkCompleted"} <= taken, taken
+    assert {f"{a}>{b}" for a, b in asl_edges()} >= taken  # only the machine's own edges are drawn
+    assert "FrozenUntil>Rollout" not in taken and "AfterPhase>RetireBlue" not in taken
+    page.screenshot(path=str(SCREENSHOTS / "console-canary-completed.png"), full_page=True)
+    page.context.close()
+
+
+def blue_green_intent(name: str, version: int, strategy: str) -> dict[str, Any]:
+    """A network, two compute instances and a load balancer in front of them."""
+    net = "aws/us-east-1/network/net"
+    computes = [{"resource_type": "compute", "provider": "aws", "region": "us-east-1", "name": f"web{i}",
+                 "properties": {"image": f"web:{version}"}, "dependencies": [net]} for i in range(2)]
+    return intent(name, target_providers=["aws"], strategy=strategy, strategy_options={"bake_seconds": 1}
+                  if strategy == "blue_green" else {}, resources=[
+                      {"resource_type": "network", "provider": "aws", "region": "us-east-1", "name": "net",
+                       "properties": {"cidr": "10.0.0.0/16"}}, *computes,
+                      {"resource_type": "load_balancer", "provider": "aws", "region": "us-east-1", "name": "lb",
+                       "properties": {"listeners": [443]},
+                       "dependencies": [f"aws/us-east-1/compute/{c['name']}" for c in computes]}])
+
+
+def test_a_blue_green_run_draws_green_switch_bake_and_retire(browser: Chromium, admin: Api, tenant: str):
+    _, operator = user(admin, "operator", tenant)
+    settled = {"completed", "failed", "rolled_back"}
+    blue = operator.deploy(blue_green_intent("bg-path", 1, "rolling"))
+    assert operator.wait_for(blue["id"], settled)["status"] == "completed"
+    green = operator.deploy(blue_green_intent("bg-path", 2, "blue_green"))
+    done = operator.wait_for(green["id"], settled, timeout=60)
+    assert done["status"] == "completed", done
+    assert {"switch", "retire"} <= {p["kind"] for p in done["plan"]["phases"]}
+
+    page = open_deployment(browser, operator.token, green["id"])
+    wait_for_state(page, "DeploymentCompleted", "done")
+    path = ["FrozenUntil", "GreenPhase", "ExecuteWaves", "AfterPhase", "VerifyPhase", "BakeOrGoOn", "SwitchTraffic",
+            "Bake", "WatchBake", "RestPhase", "RetireBlue", "VerifyDeployment", "MarkCompleted"]
+    off_path = ["Rollout", "CanaryPhase", "NothingToChange", "ShouldRollBack"]
+    statuses = {state: state_status(page, state) for state in path + off_path}
+    assert statuses == {**dict.fromkeys(path, "done"), **dict.fromkeys(off_path, "not-reached")}, statuses
+    taken = set(taken_edges(page))
+    assert {"FrozenUntil>GreenPhase", "BakeOrGoOn>SwitchTraffic", "SwitchTraffic>ExecuteWaves",
+            "BakeOrGoOn>RestPhase", "AfterPhase>RetireBlue", "RetireBlue>ExecuteWaves",
+            "AfterPhase>VerifyDeployment"} <= taken, taken
+    assert {f"{a}>{b}" for a, b in asl_edges()} >= taken
+    page.context.close()
+
+
+def test_an_unchanged_redeploy_draws_the_plan_ending_in_nothing_to_change(browser: Chromium, admin: Api,
+                                                                          tenant: str):
+    _, operator = user(admin, "operator", tenant)
+    first = operator.deploy(intent("same-again"))
+    assert operator.wait_for(first["id"], {"completed", "failed", "rolled_back"})["status"] == "completed"
+    again = operator.deploy(intent("same-again"))
+    assert operator.wait_for(again["id"], {"completed", "failed", "rolled_back"})["status"] == "completed"
+    assert "no_changes" in [e["type"] for e in operator.events(again["id"])]
+
+    page = open_deployment(browser, operator.token, again["id"])
+    wait_for_state(page, "NothingToChange", "done")
+    done = ["ChooseMode", "PlanDeployment", "RouteAfterPlan", "NothingToChange"]
+    unreached = ["WaitForApproval", "BeginExecution", "FrozenUntil", "Rollout", "ExecuteWaves", "VerifyDeployment",
+                 "MarkCompleted", "DeploymentCompleted", "MarkFailed"]
+    statuses = {state: state_status(page, state) for state in done + unreached}
+    assert statuses == {**dict.fromkeys(done, "done"), **dict.fromkeys(unreached, "not-reached")}, statuses
+    assert sorted(taken_edges(page)) == ["ChooseMode>PlanDeployment", "PlanDeployment>RouteAfterPlan",
+                                         "RouteAfterPlan>NothingToChange"]
     page.context.close()
 
 
