@@ -145,8 +145,19 @@ def test_fire_now_invokes_the_rules_target_through_localstack(localstack_cloud):
         result = json.loads(response.read())
     assert {"deployments_scanned", "drift_items", "reports_with_drift"} == set(result)
     sweep = localstack_cloud.deployed.function_names["DriftScannerFunction"]
-    streams = aws("logs").describe_log_streams(logGroupName=f"/aws/lambda/{sweep}")["logStreams"]
-    assert streams  # LocalStack ran it and kept its log
+    # LocalStack ran it and kept its log; the log reaches CloudWatch Logs a moment after the invocation returns.
+    deadline = time.monotonic() + 30
+    while not _log_streams(f"/aws/lambda/{sweep}"):
+        assert time.monotonic() < deadline, "the sweep left no log stream"
+        time.sleep(0.5)
+
+
+def _log_streams(group: str) -> list[dict]:
+    logs = aws("logs")
+    try:
+        return logs.describe_log_streams(logGroupName=group)["logStreams"]
+    except logs.exceptions.ResourceNotFoundException:
+        return []
 
 
 def _probe(localstack_cloud, tmp_path, source: str, timeout: int = 30) -> str:
