@@ -63,7 +63,7 @@ def _by_wave(steps: Sequence[PlanStep]) -> list[PlanStep]:
 
 
 def _with(step: PlanStep, **update: Any) -> PlanStep:
-    # `trusted`, not model_copy: a rolling plan of 10,000 steps re-phases every one of them.
+    # `trusted`, not model_copy: the values come from a step the planner already built.
     return trusted(PlanStep, {**vars(step), **update})
 
 
