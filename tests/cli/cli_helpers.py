@@ -1,9 +1,27 @@
-"""Intents shared by the CLI tests (imported as `cli_helpers`: pytest puts this folder on sys.path)."""
+"""Intents and steps shared by the CLI tests (imported as `cli_helpers`: pytest puts this folder on sys.path)."""
 
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
+
+import yaml
+
+
+def write_intent(tmp_path: Path, intent: dict, suffix: str = ".yaml") -> str:
+    """The intent as a YAML (or, with suffix ".json", JSON) file named after it; returns its path."""
+    path = tmp_path / f"{intent['name']}{suffix}"
+    path.write_text(yaml.safe_dump(intent) if suffix == ".yaml" else json.dumps(intent))
+    return str(path)
+
+
+def log_in(cli, tenant, role: str):
+    """A user of `role` in `tenant`, logged in through the CLI (its token in the credentials file)."""
+    user = tenant.user(role)
+    assert cli("login", "--username", user.username, "--password-stdin", stdin=user.password + "\n").code == 0
+    return user
 
 
 def three_cloud_intent(name: str = "web", **overrides: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cli_helpers import failing_intent, three_cloud_intent
+from cli_helpers import failing_intent, log_in, three_cloud_intent, write_intent
 
 from orchestrator_cli import exitcodes
 from orchestrator_cli.credentials import CredentialStore
@@ -34,15 +34,7 @@ def api(live_api):
 @pytest.fixture
 def operator(tenant, api):
     """An operator of a fresh tenant, logged in through the CLI (so its token is in the credentials file)."""
-    user = tenant.user("operator")
-    assert api("login", "--username", user.username, "--password-stdin", stdin=user.password + "\n").code == 0
-    return user
-
-
-def write_intent(tmp_path: Path, intent: dict, suffix: str = ".yaml") -> str:
-    path = tmp_path / f"{intent['name']}{suffix}"
-    path.write_text(yaml.safe_dump(intent) if suffix == ".yaml" else json.dumps(intent))
-    return str(path)
+    return log_in(api, tenant, "operator")
 
 
 def deploy_json(api, path: str, *extra: str) -> dict:

@@ -4,12 +4,10 @@ with its exit codes (0 no changes, 2 changes, 1 any error). Each test works in a
 from __future__ import annotations
 
 import copy
-import json
-from pathlib import Path
 
 import pytest
 import yaml
-from cli_helpers import three_cloud_intent
+from cli_helpers import log_in, three_cloud_intent, write_intent
 
 from orchestrator_cli import exitcodes
 
@@ -23,21 +21,9 @@ def api(live_api):
     return live_api
 
 
-def logged_in(api, tenant, role: str):
-    user = tenant.user(role)
-    assert api("login", "--username", user.username, "--password-stdin", stdin=user.password + "\n").code == 0
-    return user
-
-
-def write(tmp_path: Path, intent: dict, suffix: str = ".yaml") -> str:
-    path = tmp_path / f"{intent['name']}{suffix}"
-    path.write_text(yaml.safe_dump(intent) if suffix == ".yaml" else json.dumps(intent))
-    return str(path)
-
-
 def test_a_new_intent_shows_every_resource_to_add_exits_2_and_creates_nothing(api, tenant, tmp_path):
-    logged_in(api, tenant, "deployer")
-    result = api("plan", write(tmp_path, three_cloud_intent("fresh")))
+    log_in(api, tenant, "deployer")
+    result = api("plan", write_intent(tmp_path, three_cloud_intent("fresh")))
     assert result.code == exitcodes.CHANGES, result.out + result.err
     for identifier in ("aws/us-east-1/network/vpc", "gcp/us-central1/database/db", "azure/westeurope/storage/assets",
                        "aws/us-east-1/compute/app"):
@@ -48,9 +34,9 @@ def test_a_new_intent_shows_every_resource_to_add_exits_2_and_creates_nothing(ap
 
 
 def test_after_a_deployment_the_same_intent_exits_0_and_a_changed_one_shows_old_and_new(api, tenant, tmp_path):
-    logged_in(api, tenant, "operator")
+    log_in(api, tenant, "operator")
     intent = three_cloud_intent("live")
-    path = write(tmp_path, intent)
+    path = write_intent(tmp_path, intent)
     deployed = api("deploy", path, "--wait", *FAST)
     assert deployed.code == 0, deployed.out + deployed.err
 
@@ -72,7 +58,7 @@ def test_after_a_deployment_the_same_intent_exits_0_and_a_changed_one_shows_old_
     assert "Plan: 0 to add, 2 to change, 1 to destroy, 0 to replace." in result.out
     assert "1 unchanged resource not shown." in result.out
 
-    raw = api("--json", "plan", write(tmp_path, changed, ".json"))
+    raw = api("--json", "plan", write_intent(tmp_path, changed, ".json"))
     assert raw.code == exitcodes.CHANGES
     plan = raw.json()
     compute = next(s for s in plan["steps"] if s["resource_identifier"] == "aws/us-east-1/compute/app")
@@ -82,8 +68,8 @@ def test_after_a_deployment_the_same_intent_exits_0_and_a_changed_one_shows_old_
 
 
 def test_plan_of_a_deployment_id_still_shows_its_stored_plan(api, tenant, tmp_path):
-    logged_in(api, tenant, "operator")
-    created = api("--json", "deploy", write(tmp_path, three_cloud_intent("stored")), "--wait", *FAST).json()
+    log_in(api, tenant, "operator")
+    created = api("--json", "deploy", write_intent(tmp_path, three_cloud_intent("stored")), "--wait", *FAST).json()
     shown = api("plan", created["id"][:8])
     assert shown.code == 0 and "Plan steps" in shown.out, shown.out + shown.err
     assert api("plan", "0000dead").code == exitcodes.NOT_FOUND  # neither a file nor a deployment: the usual codes
@@ -92,13 +78,13 @@ def test_plan_of_a_deployment_id_still_shows_its_stored_plan(api, tenant, tmp_pa
 @pytest.mark.parametrize("case", ["viewer-forbidden", "invalid-intent", "paging-option", "bad-option-value",
                                   "not-logged-in", "missing-file"])
 def test_every_error_of_plan_file_exits_1_not_the_usual_codes(api, tenant, tmp_path, case):
-    path = write(tmp_path, three_cloud_intent("errors"))
+    path = write_intent(tmp_path, three_cloud_intent("errors"))
     if case != "not-logged-in":
-        logged_in(api, tenant, "viewer" if case == "viewer-forbidden" else "deployer")
+        log_in(api, tenant, "viewer" if case == "viewer-forbidden" else "deployer")
     if case == "invalid-intent":
         bad = three_cloud_intent("errors")
         bad["resources"][0]["region"] = "mars-1"
-        path = write(tmp_path, bad, ".json")
+        path = write_intent(tmp_path, bad, ".json")
     argv = {"viewer-forbidden": [path], "invalid-intent": [path], "paging-option": [path, "--status", "failed"],
             "bad-option-value": [path, "--wave", "zero"], "not-logged-in": [path],
             "missing-file": [str(tmp_path / "typo.yaml")]}[case]

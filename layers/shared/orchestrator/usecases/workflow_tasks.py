@@ -96,7 +96,8 @@ def plan_deployment(svc: Services, deployment_id: str, correlation_id: str) -> d
     before = {resource.identifier: resource.model_dump(mode="json") for resource in live}
     packed = _pack(plan)
     batch_of = packed[0].batch_of
-    phase_of = {sid: (index, phase.name) for index, phase in enumerate(plan.phases) for sid in phase.steps}
+    phase_of = {sid: {"phase": index, "phase_name": phase.name}
+                for index, phase in enumerate(plan.phases) for sid in phase.steps}
     create = StepAction.CREATE
     steps = [
         StepRun(step_id=step.step_id, deployment_id=deployment.id, tenant_id=deployment.tenant_id,
@@ -105,7 +106,7 @@ def plan_deployment(svc: Services, deployment_id: str, correlation_id: str) -> d
                 resource=step.resource, stack=stack,
                 # A create starts from nothing (recreate's follows its destroy), so its undo removes what it made.
                 before=None if step.action is create else before.get(step.resource_identifier),
-                phase=phase_of.get(step.step_id, (0, None))[0], phase_name=phase_of.get(step.step_id, (0, None))[1])
+                **phase_of.get(step.step_id, {}))
         for step in plan.steps
     ]
     deployment.plan_id = plan.plan_id
@@ -473,6 +474,16 @@ def _undo_for(step: StepRun, current: CloudResource | None) -> str:
     return "restore" if before is not None else "destroy"
 
 
+# Steps whose spec is what the resource must hold once the run is done (a green step's serves after the switch).
+_DESIRED = frozenset({StepAction.CREATE.value, StepAction.UPDATE.value, StepAction.GREEN.value})
+
+
+def _verify_specs(svc: Services, tenant_id: str, specs: list[ResourceSpec], *, standby: bool = False) -> None:
+    # In pages, so a 10,000-resource deployment is checked in a few reads, never one per resource.
+    for start in range(0, len(specs), VERIFY_PAGE):
+        svc.provider.verify_many(tenant_id=tenant_id, specs=specs[start:start + VERIFY_PAGE], standby=standby)
+
+
 def verify(svc: Services, deployment_id: str, correlation_id: str) -> dict[str, Any]:
     deployment = _load(svc, deployment_id)
     if deployment.status == S.EXECUTING:
@@ -481,12 +492,8 @@ def verify(svc: Services, deployment_id: str, correlation_id: str) -> dict[str, 
     elif deployment.status != S.VERIFYING:
         raise Cancelled(f"deployment {deployment_id} is {deployment.status.value}; not verified")
     svc.deployments.set_phase(deployment_id, "verify")
-    # A green step's spec is what serves once traffic switched.
-    specs = [_spec(step) for step in svc.steps.list(deployment_id)
-             if step.action in (StepAction.CREATE.value, StepAction.UPDATE.value, StepAction.GREEN.value)]
-    # In pages, so a 10,000-resource deployment is checked in a few reads, never one per resource.
-    for start in range(0, len(specs), VERIFY_PAGE):
-        svc.provider.verify_many(tenant_id=deployment.tenant_id, specs=specs[start:start + VERIFY_PAGE])
+    specs = [_spec(step) for step in svc.steps.list(deployment_id) if step.action in _DESIRED]
+    _verify_specs(svc, deployment.tenant_id, specs)
     checked = len(specs)
     deployment.record(EventType.VERIFIED, actor=WORKFLOW, correlation_id=correlation_id,
                       detail={"resources_checked": checked})
@@ -501,12 +508,9 @@ def verify_phase(svc: Services, deployment_id: str, phase: str, correlation_id: 
     _ensure_executing(svc, deployment_id)
     steps = svc.steps.in_phase(deployment_id, phase)
     staged = phase == "green"
-    verified = [step for step in steps if step.action in (StepAction.CREATE.value, StepAction.UPDATE.value,
-                                                           StepAction.GREEN.value, StepAction.SWITCH.value)]
+    verified = [step for step in steps if step.action in _DESIRED or step.action == StepAction.SWITCH.value]
     specs = [_spec(step) for step in verified if (step.action == StepAction.GREEN.value) == staged]
-    for start in range(0, len(specs), VERIFY_PAGE):
-        svc.provider.verify_many(tenant_id=deployment.tenant_id, specs=specs[start:start + VERIFY_PAGE],
-                                 standby=staged)
+    _verify_specs(svc, deployment.tenant_id, specs, standby=staged)
     check_health(svc, verified)
     detail = {"phase": phase, "resources_checked": len(specs)}
     events = [DomainEvent(type=EventType.PHASE_VERIFIED, deployment_id=deployment_id, at=utcnow(), actor=WORKFLOW,
